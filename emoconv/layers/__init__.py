@@ -1,0 +1,1 @@
+"""Reusable layers from the four systems, each in its own file."""

@@ -1,0 +1,33 @@
+"""Model registry: every architecture is built by name from recipes and bundles.
+
+A registered builder has the signature ``build(n_classes: int, input_shape: tuple[int, ...], **params) -> nn.Module``
+where ``input_shape`` is the shape of one example without the batch axis, e.g. ``(C, T, F)``.
+Models take a batch ``(B, *input_shape)`` and return logits ``(B, n_classes)``.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable
+
+from torch import nn
+
+from ..registry import Registry
+
+ModelBuilder = Callable[..., nn.Module]
+
+#: Builders by name, e.g. ``MODELS.get("mts.a2")(n_classes=7, input_shape=(1, 300, 161), conv="mts")``.
+MODELS: Registry[ModelBuilder] = Registry("model")
+
+
+def build_model(name: str, n_classes: int, input_shape: tuple[int, ...], **params: Any) -> nn.Module:
+    """Build registered model ``name``; imports the model modules on first use."""
+    _import_all()
+    return MODELS.get(name)(n_classes=n_classes, input_shape=tuple(input_shape), **params)
+
+
+def _import_all() -> None:
+    import importlib
+    import pkgutil
+
+    for mod in pkgutil.iter_modules(__path__):  # type: ignore[name-defined]
+        importlib.import_module(f"{__name__}.{mod.name}")
