@@ -1,1 +1,10 @@
-"""emoconv.experiments"""
+"""Experiments: YAML recipes, the runner, executors and the results store."""
+
+from .executors import EXECUTORS
+from .recipe import Recipe, load_recipe
+from .runner import RunSpec, execute_run, plan_runs, run_key
+from .store import ResultsStore
+from .sweep import run_sweep
+
+__all__ = ["EXECUTORS", "Recipe", "ResultsStore", "RunSpec", "execute_run", "load_recipe", "plan_runs",
+           "run_key", "run_sweep"]

@@ -1,0 +1,188 @@
+"""Model bundles: everything needed to run a trained model on new audio.
+
+A bundle is a folder::
+
+    bundle.json          format version, package version, model name and parameters, input shape,
+                         feature config, input shaping, label list, normaliser state (non-tensor part), extras
+    weights.safetensors  model weights and normaliser tensors (prefix ``normalizer.``); no pickled code
+
+It is written into a temporary folder and renamed into place, so a killed save
+never leaves a half bundle behind.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+
+from . import __version__
+from .config import from_dict, to_dict
+from .errors import BundleError
+
+FORMAT = "emoconv-bundle"
+FORMAT_VERSION = 1
+
+
+def _major_minor(version: str) -> tuple[int, ...]:
+    return tuple(int(p) for p in version.split(".")[:2] if p.isdigit())
+
+
+def save_bundle(path: str | Path, *, model: nn.Module, model_name: str, model_params: dict[str, Any],
+                input_shape: tuple[int, ...], labels: list[str], features: Any, input_cfg: Any,
+                frames: int | None, normalizer: Any, extra: dict[str, Any] | None = None) -> Path:
+    """Write a bundle folder atomically; returns its path."""
+    from safetensors.torch import save_file
+
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    norm_state = normalizer.state_dict() if normalizer is not None else None
+    tensors = {f"model.{k}": v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
+    norm_meta: dict[str, Any] = {}
+    if norm_state is not None:
+        for k, v in norm_state.items():
+            if isinstance(v, torch.Tensor):
+                tensors[f"normalizer.{k}"] = v.detach().cpu().contiguous()
+            elif isinstance(v, dict) and v and all(isinstance(t, torch.Tensor) for t in v.values()):
+                for sk, t in v.items():
+                    tensors[f"normalizer.{k}.{sk}"] = t.detach().cpu().contiguous()
+                norm_meta[k] = {"__tensor_dict__": sorted(v)}
+            else:
+                norm_meta[k] = v
+    meta = {
+        "format": FORMAT, "format_version": FORMAT_VERSION, "emoconv_version": __version__,
+        "torch_version": torch.__version__, "model": model_name, "model_params": model_params,
+        "input_shape": list(input_shape), "labels": list(labels), "features": to_dict(features),
+        "input": to_dict(input_cfg), "frames": frames, "normalizer": norm_meta, "extra": extra or {},
+    }
+    tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent))
+    try:
+        save_file(tensors, str(tmp / "weights.safetensors"))
+        (tmp / "bundle.json").write_text(json.dumps(meta, indent=2, sort_keys=True, default=_json_default))
+        if path.exists():
+            old = path.with_name(f".{path.name}.old.{os.getpid()}")
+            os.replace(path, old)
+            os.replace(tmp, path)
+            shutil.rmtree(old, ignore_errors=True)
+        else:
+            os.replace(tmp, path)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return path
+
+
+def _json_default(obj: Any) -> Any:
+    if isinstance(obj, (np.generic,)):
+        return obj.item()
+    if hasattr(obj, "tolist"):
+        return obj.tolist()
+    if isinstance(obj, Path):
+        return str(obj)
+    raise TypeError(type(obj).__name__)
+
+
+@dataclass
+class Bundle:
+    """A loaded bundle: the model in eval mode plus what is needed to prepare its input."""
+
+    path: Path
+    meta: dict[str, Any]
+    model: nn.Module
+    features: Any
+    input_cfg: Any
+    normalizer: Any
+    labels: list[str]
+
+    def predict_files(self, files: list[str | Path]) -> list[dict[str, Any]]:
+        """Label and class probabilities for each audio file."""
+        from .features import extract_features
+
+        feats = extract_features(self.features, [Path(f) for f in files], cache=None)
+        return [self._predict_one(str(f), x) for f, x in zip(files, feats)]
+
+    @torch.no_grad()
+    def _predict_one(self, name: str, feat: torch.Tensor) -> dict[str, Any]:
+        from .features import aggregate_segments, pad_or_crop, segment
+
+        x = self.normalizer.transform(feat) if self.normalizer is not None else feat
+        mode = self.input_cfg.length
+        if mode == "pad":
+            batch = pad_or_crop(x, int(self.meta["frames"]), self.input_cfg.pad_mode).unsqueeze(0)
+        elif mode == "segment":
+            batch = segment(x, self.input_cfg.segment_frames, self.input_cfg.segment_hop)
+        else:
+            batch = x.unsqueeze(0)
+        kwargs = {}
+        if getattr(self.model, "variable_length", False):
+            kwargs["lengths"] = torch.tensor([batch.shape[2]] * batch.shape[0])
+        probs = torch.softmax(self.model(batch, **kwargs), dim=1)
+        p = aggregate_segments(probs, self.input_cfg.aggregate) if mode == "segment" else probs[0]
+        p = [float(v) for v in p]
+        best = int(np.argmax(p))
+        return {"file": name, "label": self.labels[best],
+                "probabilities": {lab: round(v, 6) for lab, v in zip(self.labels, p)}}
+
+
+def load_bundle(path: str | Path) -> Bundle:
+    """Load a bundle folder; BundleError for missing, corrupted or incompatible bundles."""
+    from safetensors import SafetensorError
+    from safetensors.torch import load_file
+
+    from .experiments.recipe import InputConfig
+    from .features import FeatureConfig, Normalizer
+    from .models import build_model
+
+    path = Path(path)
+    meta_path, weights_path = path / "bundle.json", path / "weights.safetensors"
+    if not path.is_dir() or not meta_path.is_file() or not weights_path.is_file():
+        raise BundleError(f"{path}: not a model bundle (needs bundle.json and weights.safetensors); "
+                          "pass the folder written by 'emoconv run' with bundle: true")
+    try:
+        meta = json.loads(meta_path.read_text())
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        raise BundleError(f"{meta_path}: corrupted bundle metadata (not JSON); re-export the bundle") from None
+    if meta.get("format") != FORMAT or meta.get("format_version") != FORMAT_VERSION:
+        raise BundleError(f"{path}: bundle format {meta.get('format')!r} v{meta.get('format_version')} is not "
+                          f"supported by emoconv {__version__} (needs {FORMAT} v{FORMAT_VERSION})")
+    made = str(meta.get("emoconv_version", "0"))
+    if _major_minor(made) != _major_minor(__version__):
+        raise BundleError(f"{path}: bundle made by emoconv {made}, incompatible with {__version__}; "
+                          f"install emoconv=={made} or retrain")
+    try:
+        tensors = load_file(str(weights_path))
+    except (SafetensorError, OSError, ValueError) as exc:
+        raise BundleError(f"{weights_path}: corrupted weights ({exc}); re-export the bundle") from None
+    try:
+        features = from_dict(FeatureConfig, meta["features"], f"{meta_path}:features")
+        input_cfg = from_dict(InputConfig, meta["input"], f"{meta_path}:input")
+        model = build_model(meta["model"], n_classes=len(meta["labels"]), input_shape=tuple(meta["input_shape"]),
+                            **meta["model_params"])
+        state = {k[len("model."):]: v for k, v in tensors.items() if k.startswith("model.")}
+        model.load_state_dict(state)
+    except (KeyError, RuntimeError, TypeError) as exc:
+        raise BundleError(f"{path}: bundle does not match its model ({str(exc).splitlines()[0]}); "
+                          "re-export the bundle") from None
+    model.eval()
+    normalizer = None
+    if meta.get("normalizer"):
+        state_n: dict[str, Any] = {}
+        for k, v in meta["normalizer"].items():
+            if isinstance(v, dict) and "__tensor_dict__" in v:
+                state_n[k] = {sk: tensors[f"normalizer.{k}.{sk}"] for sk in v["__tensor_dict__"]}
+            else:
+                state_n[k] = v
+        for k, v in tensors.items():
+            if k.startswith("normalizer.") and k.count(".") == 1:
+                state_n[k[len("normalizer."):]] = v
+        normalizer = Normalizer.from_state_dict(state_n)
+    return Bundle(path=path, meta=meta, model=model, features=features, input_cfg=input_cfg,
+                  normalizer=normalizer, labels=list(meta["labels"]))

@@ -1,0 +1,169 @@
+"""The ``emoconv`` command line.
+
+Errors caused by input or configuration print one line and exit with status 2;
+Ctrl-C stops cleanly (finished runs are kept) and says how to resume.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import sys
+from pathlib import Path
+from typing import Any, Callable
+
+import click
+
+from . import __version__
+
+
+def _friendly(fn: Callable[..., Any]) -> Callable[..., Any]:
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        from .errors import EmoconvError
+
+        try:
+            return fn(*args, **kwargs)
+        except EmoconvError as exc:
+            click.echo(f"emoconv: error: {exc}", err=True)
+            sys.exit(2)
+        except KeyboardInterrupt:
+            click.echo("\nemoconv: interrupted; finished runs are saved. Run the same command again to resume.",
+                       err=True)
+            sys.exit(130)
+
+    return wrapper
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="emoconv")
+def main() -> None:
+    """Speech emotion recognition with convolutional networks."""
+
+
+@main.command(context_settings={"ignore_unknown_options": True})
+@click.argument("recipe", type=click.Path(path_type=Path))
+@click.argument("overrides", nargs=-1)
+@click.option("--out", type=click.Path(path_type=Path), help="Experiment folder (default: runs/<recipe name>).")
+@click.option("--executor", default="local", show_default=True, help="How runs are executed: local, processes, ray.")
+@click.option("--workers", type=int, default=None, help="Worker count (processes/ray executors).")
+@click.option("--address", default=None, help="Ray cluster address (ray executor).")
+@click.option("--append", is_flag=True, help="Allow a folder that holds results of another recipe version.")
+@click.option("--quiet", is_flag=True, help="No progress bars.")
+@_friendly
+def run(recipe: Path, overrides: tuple[str, ...], out: Path | None, executor: str, workers: int | None,
+        address: str | None, append: bool, quiet: bool) -> None:
+    """Run RECIPE (YAML) with optional key=value OVERRIDES, e.g. corpora.emodb.path=/data/EMODB."""
+    from .experiments import load_recipe, run_sweep
+
+    rec = load_recipe(recipe, list(overrides))
+    options = {k: v for k, v in {"workers": workers, "address": address}.items() if v is not None}
+    result = run_sweep(rec, out, executor=executor, progress=not quiet, append=append, **options)
+    n_failed = len(result.outcome.failed)
+    click.echo(f"{len(result.outcome.done)} runs finished, {result.skipped} already done, {n_failed} failed; "
+               f"results in {result.rundir}")
+    if n_failed:
+        for key, err in list(result.outcome.failed.items())[:5]:
+            click.echo(f"  failed {key}: {err}", err=True)
+        click.echo("Run the same command again to retry the failed runs.", err=True)
+        sys.exit(1)
+
+
+@main.command()
+@click.argument("rundir", type=click.Path(path_type=Path))
+@click.option("--out", type=click.Path(path_type=Path), help="Report folder (default: RUNDIR/report).")
+@click.option("--layout", default=None, help="Report layout (default: the recipe's, else 'default').")
+@click.option("--published", is_flag=True, help="Set the paper's published figures beside yours (labelled).")
+@click.option("--select", type=click.Choice(["validation", "test"]), default=None,
+              help="How the best variant per row is chosen (layouts that pick one).")
+@_friendly
+def report(rundir: Path, out: Path | None, layout: str | None, published: bool, select: str | None) -> None:
+    """Write Markdown/CSV/LaTeX tables and PNG plots for the experiment in RUNDIR, and print the tables."""
+    from .reports import write_report
+
+    options: dict[str, Any] = {}
+    if published:
+        options["published"] = True
+    if select:
+        options["select"] = select
+    rep, out_dir = write_report(rundir, out, layout, options)
+    click.echo(rep.markdown())
+    click.echo(f"report written to {out_dir}")
+
+
+@main.command()
+@click.argument("bundle", type=click.Path(path_type=Path))
+@click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
+@_friendly
+def predict(bundle: Path, files: tuple[Path, ...], as_json: bool) -> None:
+    """Predict the emotion of each audio FILE with a model BUNDLE."""
+    from .bundle import load_bundle
+
+    b = load_bundle(bundle)
+    results = b.predict_files(list(files))
+    if as_json:
+        click.echo(json.dumps(results, indent=2))
+        return
+    for r in results:
+        probs = "  ".join(f"{k} {v:.2f}" for k, v in r["probabilities"].items())
+        click.echo(f"{r['file']}: {r['label']}    ({probs})")
+
+
+@main.group()
+def datasets() -> None:
+    """Corpus tools."""
+
+
+@datasets.command("list")
+def datasets_list() -> None:
+    """List the registered corpus loaders."""
+    from .corpora import CORPORA
+
+    for name in CORPORA.names():
+        click.echo(name)
+
+
+@datasets.command("inspect")
+@click.argument("corpus")
+@click.argument("path", type=click.Path(path_type=Path))
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@click.option("--no-audio-check", is_flag=True, help="Skip reading each file's header.")
+@click.option("--option", "opts", multiple=True, help="Loader option key=value (e.g. merge_excited=true).")
+@_friendly
+def datasets_inspect(corpus: str, path: Path, as_json: bool, no_audio_check: bool, opts: tuple[str, ...]) -> None:
+    """Count utterances per speaker and label in CORPUS at PATH and list every problem found."""
+    from .corpora.inspect import inspect_corpus
+    from .experiments.recipe import parse_overrides
+
+    options = dict(parse_overrides(list(opts)))
+    rep = inspect_corpus(corpus, path, check_audio=not no_audio_check, **options)
+    data = rep.to_dict()
+    click.echo(json.dumps(data, indent=2) if as_json else rep.render())
+    if not data.get("n_utterances", data.get("total", 0)):
+        sys.exit(1)
+
+
+@main.command("models")
+def models_cmd() -> None:
+    """List the registered models."""
+    from .models import MODELS, _import_all
+
+    _import_all()
+    for name in MODELS.names():
+        click.echo(name)
+
+
+@main.command()
+@click.option("--recipe", type=click.Path(path_type=Path), default=Path("recipes/demo.yaml"), show_default=True)
+@click.option("--out", type=click.Path(path_type=Path), default=Path("runs/demo"), show_default=True)
+@_friendly
+def demo(recipe: Path, out: Path) -> None:
+    """The main job on the built-in corpus: train standard vs MTS CNNs, report, save a bundle, predict a clip."""
+    from .demo import run_demo
+
+    run_demo(recipe, out)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

@@ -1,0 +1,65 @@
+"""Executors: how the runs of a sweep are carried out. One registry, looked up by name.
+
+An executor gets the recipe, the runs still missing and the results store, runs
+them, and writes each record (or failure) through the store. ``local`` runs them
+one after another in this process.
+"""
+
+from __future__ import annotations
+
+import traceback
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Protocol
+
+from ..errors import EmoconvError
+from ..registry import Registry
+from .recipe import Recipe
+from .runner import RunSpec, Workspace, execute_run
+from .store import ResultsStore
+
+
+@dataclass
+class SweepOutcome:
+    """What a sweep did: keys finished now, keys failed (with their errors)."""
+
+    done: list[str] = field(default_factory=list)
+    failed: dict[str, str] = field(default_factory=dict)
+
+
+class Executor(Protocol):
+    def __call__(self, recipe: Recipe, runs: list[RunSpec], store: ResultsStore, **options: Any) -> SweepOutcome: ...
+
+
+EXECUTORS: Registry[Callable[..., SweepOutcome]] = Registry("executor")
+
+
+@EXECUTORS.register("local")
+def run_local(recipe: Recipe, runs: list[RunSpec], store: ResultsStore, progress: bool = True,
+              cache_dir: Path | None = None, workspace: Workspace | None = None, **_: Any) -> SweepOutcome:
+    """Run sequentially in this process, one progress bar for the sweep."""
+    from tqdm.auto import tqdm
+
+    ws = workspace or Workspace(recipe, cache_dir, progress=progress)
+    outcome = SweepOutcome()
+    bar = tqdm(total=len(runs), desc="runs", unit="run", disable=not progress, dynamic_ncols=True)
+    try:
+        for run in runs:
+            bar.set_description(f"{run.corpus} {run.variant} fold {run.fold}")
+            try:
+                record = execute_run(recipe, run, ws, rundir=store.root, progress=bar if progress else None)
+            except EmoconvError:
+                raise
+            except Exception as exc:  # a bug or a crash in one run costs that run only
+                store.write_failure(run.key, {"error": f"{type(exc).__name__}: {exc}",
+                                              "traceback": traceback.format_exc(), "attempts": 1})
+                outcome.failed[run.key] = f"{type(exc).__name__}: {exc}"
+                bar.update(1)
+                continue
+            store.write(record)
+            outcome.done.append(run.key)
+            bar.set_postfix(ua=f"{record['metrics']['ua']:.3f}", refresh=False)
+            bar.update(1)
+    finally:
+        bar.close()
+    return outcome

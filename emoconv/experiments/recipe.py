@@ -1,0 +1,230 @@
+"""Recipes: YAML descriptions of corpora x models x variants x folds, loaded into typed dataclasses.
+
+A recipe names the corpora (with their folders), the feature and input-shaping
+settings, the protocol, the models (each with parameters and an optional ``sweep``
+of parameter values) and the training settings. ``key=value`` overrides from the
+command line are applied to the YAML tree before validation, e.g.
+``corpora.emodb.path=/data/EMODB`` or ``train.max_epochs=5``.
+"""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any, Mapping
+
+import yaml
+
+from ..config import check, from_dict, to_dict
+from ..errors import ConfigError
+from ..features import FeatureConfig
+from ..protocol import ProtocolConfig
+from ..training import TrainConfig
+
+
+@dataclass(frozen=True)
+class CorpusSpec:
+    """One corpus: registered loader name, its folder, loader options, labels kept.
+
+    ``builtin`` configures the generated corpus (loader ``builtin`` without a path);
+    ``input`` overrides the recipe's input shaping for this corpus only (e.g. IEMOCAP
+    cut into 4 s windows while the other corpora are zero-padded).
+    """
+
+    name: str
+    path: str | None = None
+    options: dict[str, Any] = field(default_factory=dict)
+    labels: tuple[str, ...] | None = None
+    builtin: dict[str, Any] = field(default_factory=dict)
+    input: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class InputConfig:
+    """How features of different lengths become model inputs.
+
+    ``pad``: pad or crop every utterance to ``frames`` (None = the longest utterance,
+    capped at ``max_frames``); ``segment``: cut into ``segment_frames`` windows with
+    ``segment_hop`` hop, train on windows, score utterances by ``aggregate`` of window
+    posteriors; ``variable``: keep each utterance's own length (models with
+    ``variable_length``).
+    """
+
+    length: str = "pad"
+    frames: int | None = None
+    max_frames: int = 3000
+    pad_mode: str = "end"
+    segment_frames: int = 400
+    segment_hop: int = 200
+    aggregate: str = "mean"
+
+    def __post_init__(self) -> None:
+        check(self.length in ("pad", "segment", "variable"),
+              f"input.length must be pad, segment or variable, got {self.length!r}")
+        check(self.frames is None or self.frames >= 1, "input.frames must be >= 1")
+        check(self.segment_frames >= 1 and self.segment_hop >= 1, "input.segment_frames/segment_hop must be >= 1")
+        check(self.aggregate in ("mean", "max", "vote"), "input.aggregate must be mean, max or vote")
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """A model to train: registered name, a label for tables, parameters, and an optional sweep."""
+
+    name: str
+    label: str | None = None
+    params: dict[str, Any] = field(default_factory=dict)
+    sweep: dict[str, list[Any]] = field(default_factory=dict)
+    group: str | None = None
+
+    def variants(self) -> list["ModelSpec"]:
+        """Expand ``sweep`` into one spec per combination of values (no sweep: itself)."""
+        if not self.sweep:
+            return [self]
+        keys = sorted(self.sweep)
+        out = []
+        for values in itertools.product(*(self.sweep[k] for k in keys)):
+            params = {**self.params, **dict(zip(keys, values))}
+            out.append(replace(self, params=params, sweep={}))
+        return out
+
+    @property
+    def display(self) -> str:
+        return self.label or self.name
+
+
+@dataclass(frozen=True)
+class Recipe:
+    """A whole experiment; see the module docstring and recipes/*.yaml."""
+
+    name: str
+    corpora: dict[str, CorpusSpec]
+    models: tuple[ModelSpec, ...]
+    features: FeatureConfig = FeatureConfig()
+    input: InputConfig = InputConfig()
+    normalize: str = "global"
+    protocol: ProtocolConfig = ProtocolConfig()
+    train: TrainConfig = TrainConfig()
+    seeds: tuple[int, ...] = (0,)
+    report: dict[str, Any] = field(default_factory=dict)
+    bundle: bool = False
+    description: str = ""
+
+    def __post_init__(self) -> None:
+        check(bool(self.corpora), "recipe.corpora: at least one corpus is required")
+        check(bool(self.models), "recipe.models: at least one model is required")
+        check(self.normalize in ("global", "speaker", "utterance", "none"),
+              f"recipe.normalize must be global, speaker, utterance or none, got {self.normalize!r}")
+        check(bool(self.seeds), "recipe.seeds: at least one seed is required")
+
+    def to_dict(self) -> dict[str, Any]:
+        return to_dict(self)
+
+    def input_for(self, corpus: str) -> InputConfig:
+        """The input shaping of ``corpus``: the recipe's, with the corpus's overrides applied."""
+        overrides = self.corpora[corpus].input
+        if not overrides:
+            return self.input
+        return from_dict(InputConfig, {**to_dict(self.input), **overrides}, f"recipe.corpora.{corpus}.input")
+
+
+def _set_path(tree: dict[str, Any], dotted: str, value: Any) -> None:
+    parts = dotted.split(".")
+    node: Any = tree
+    for i, part in enumerate(parts[:-1]):
+        if isinstance(node, list):
+            node = node[_index(part, dotted)]
+            continue
+        if part not in node or node[part] is None:
+            node[part] = {}
+        node = node[part]
+    last = parts[-1]
+    if isinstance(node, list):
+        node[_index(last, dotted)] = value
+    elif isinstance(node, dict):
+        node[last] = value
+    else:
+        raise ConfigError(f"override {dotted}: {'.'.join(parts[:-1])} is not a mapping")
+
+
+def _index(part: str, dotted: str) -> int:
+    try:
+        return int(part)
+    except ValueError:
+        raise ConfigError(f"override {dotted}: {part!r} must be a list index") from None
+
+
+def parse_overrides(items: list[str]) -> list[tuple[str, Any]]:
+    """``["train.max_epochs=5", "corpora.emodb.path=/d"]`` -> [(key, YAML-parsed value)]."""
+    out = []
+    for item in items:
+        key, sep, raw = item.partition("=")
+        if not sep or not key:
+            raise ConfigError(f"override {item!r}: expected key=value, e.g. train.max_epochs=5")
+        out.append((key.strip(), yaml.safe_load(raw) if raw.strip() else None))
+    return out
+
+
+def load_recipe_dict(path: str | Path) -> dict[str, Any]:
+    p = Path(path)
+    if not p.is_file():
+        raise ConfigError(f"{p}: recipe not found; pass the path of a YAML recipe (see recipes/)")
+    try:
+        tree = yaml.safe_load(p.read_text())
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{p}: not valid YAML ({str(exc).splitlines()[0]})") from None
+    if not isinstance(tree, dict):
+        raise ConfigError(f"{p}: a recipe must be a YAML mapping")
+    return tree
+
+
+def build_recipe(tree: Mapping[str, Any], overrides: list[str] | None = None, where: str = "recipe") -> Recipe:
+    """Validate a recipe tree (after overrides) into a :class:`Recipe`."""
+    import copy
+
+    tree = copy.deepcopy(dict(tree))
+    for key, value in parse_overrides(overrides or []):
+        _set_path(tree, key, value)
+    corpora_raw = tree.get("corpora") or {}
+    if not isinstance(corpora_raw, dict):
+        raise ConfigError(f"{where}.corpora: expected a mapping name -> settings")
+    corpora = {}
+    for name, spec in corpora_raw.items():
+        if spec is not None and not isinstance(spec, dict):
+            raise ConfigError(f"{where}.corpora.{name}: expected a mapping of settings (path, options, labels)")
+        spec = dict(spec or {})
+        spec.setdefault("name", name)
+        if spec.pop("skip", False):
+            continue
+        corpora[name] = from_dict(CorpusSpec, spec, f"{where}.corpora.{name}")
+    models_raw = tree.get("models") or []
+    if not isinstance(models_raw, list):
+        raise ConfigError(f"{where}.models: expected a list of models")
+    models = tuple(from_dict(ModelSpec, m, f"{where}.models.{i}") for i, m in enumerate(models_raw))
+    rest = {k: v for k, v in tree.items() if k not in ("corpora", "models")}
+    sections = {"features": FeatureConfig, "input": InputConfig, "protocol": ProtocolConfig, "train": TrainConfig}
+    known = set(sections) | {"name", "normalize", "seeds", "report", "bundle", "description"}
+    unknown = sorted(set(rest) - known)
+    if unknown:
+        raise ConfigError(f"{where}: unknown key(s) {', '.join(unknown)}; known keys: "
+                          f"corpora, models, {', '.join(sorted(known))}")
+    kwargs: dict[str, Any] = {k: from_dict(cls, rest.get(k), f"{where}.{k}") for k, cls in sections.items()}
+    for key, typ in (("name", str), ("normalize", str), ("report", dict), ("bundle", bool), ("description", str)):
+        if key in rest:
+            if not isinstance(rest[key], typ):
+                raise ConfigError(f"{where}.{key}: expected {typ.__name__}, got {type(rest[key]).__name__} "
+                                  f"{rest[key]!r}; fix the value")
+            kwargs[key] = rest[key]
+    if "seeds" in rest:
+        seeds = rest["seeds"]
+        if not isinstance(seeds, list) or not all(isinstance(s, int) for s in seeds):
+            raise ConfigError(f"{where}.seeds: expected a list of integers")
+        kwargs["seeds"] = tuple(seeds)
+    if "name" not in kwargs:
+        raise ConfigError(f"{where}.name: required setting is missing")
+    return Recipe(corpora=corpora, models=models, **kwargs)
+
+
+def load_recipe(path: str | Path, overrides: list[str] | None = None) -> Recipe:
+    """Read, override and validate a YAML recipe."""
+    return build_recipe(load_recipe_dict(path), overrides, where=str(path))

@@ -1,0 +1,275 @@
+"""Planning and executing the runs of a recipe.
+
+A run is one (corpus, model variant, fold, seed). Its key is a hash of everything
+that affects its result (corpus spec, features, input shaping, normalisation,
+protocol, model spec, training settings, seed, fold, package version), so the same
+key always produces the same record and a changed recipe never reuses old results.
+:func:`execute_run` is a pure function of (recipe, run): it loads (cached)
+features, fits the normaliser on the training partition only, trains with the
+validation grid search, scores the test partition and returns the record.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from .. import __version__
+from ..config import to_dict
+from ..corpora import SHARED_LABELS, Utterance, load_corpus
+from ..errors import ConfigError
+from ..fileio import stable_hash
+from .recipe import CorpusSpec, InputConfig, ModelSpec, Recipe
+
+
+@dataclass(frozen=True)
+class RunSpec:
+    """One unit of work; ``key`` identifies its result."""
+
+    key: str
+    corpus: str
+    model: ModelSpec
+    variant: str
+    fold: int
+    seed: int
+
+
+def recipe_hash(recipe: Recipe) -> str:
+    return stable_hash([recipe.to_dict(), __version__])
+
+
+def run_key(recipe: Recipe, corpus: str, model: ModelSpec, fold: int, seed: int) -> str:
+    """Hash of everything that affects one run's result."""
+    parts = {
+        "corpus": to_dict(recipe.corpora[corpus]),
+        "features": to_dict(recipe.features),
+        "input": to_dict(recipe.input),
+        "normalize": recipe.normalize,
+        "protocol": to_dict(recipe.protocol),
+        "model": to_dict(model),
+        "train": {k: v for k, v in to_dict(recipe.train).items() if k not in ("progress", "eval_batch_size")},
+        "seed": seed,
+        "fold": fold,
+        "version": __version__,
+    }
+    return stable_hash(parts, length=20)
+
+
+class Workspace:
+    """Per-process memo of corpora, features and folds, so runs of one process share them."""
+
+    def __init__(self, recipe: Recipe, cache_dir: Path | None = None, progress: bool = False) -> None:
+        self.recipe = recipe
+        self.progress = progress
+        self._utts: dict[str, list[Utterance]] = {}
+        self._feats: dict[str, list[torch.Tensor]] = {}
+        self._folds: dict[str, list[Any]] = {}
+        from ..features import FeatureCache, default_cache_dir
+
+        self.cache_dir = Path(cache_dir) if cache_dir else default_cache_dir()
+        self.cache = FeatureCache(self.cache_dir / "features")
+
+    def corpus_root(self, spec: CorpusSpec) -> Path:
+        if spec.path:
+            return Path(spec.path).expanduser()
+        if spec.name == "builtin":
+            from ..config import from_dict
+            from ..corpora.builtin import BuiltinConfig, builtin_corpus_dir, generate_builtin
+
+            cfg = from_dict(BuiltinConfig, dict(spec.builtin), "corpora.builtin.builtin")
+            return generate_builtin(builtin_corpus_dir(cfg), cfg, progress=self.progress)
+        raise ConfigError(
+            f"corpus {spec.name!r} has no folder: pass corpora.{spec.name}.path=/path/to/{spec.name} "
+            f"on the command line, or corpora.{spec.name}.skip=true to leave it out"
+        )
+
+    def utterances(self, corpus: str) -> list[Utterance]:
+        if corpus not in self._utts:
+            spec = self.recipe.corpora[corpus]
+            utts = load_corpus(spec.name, self.corpus_root(spec), labels=spec.labels, **spec.options)
+            self._utts[corpus] = sorted(utts, key=lambda u: str(u.path))
+        return self._utts[corpus]
+
+    def labels(self, corpus: str) -> list[str]:
+        present = {u.label for u in self.utterances(corpus)}
+        return [lab for lab in SHARED_LABELS if lab in present]
+
+    def features(self, corpus: str) -> list[torch.Tensor]:
+        if corpus not in self._feats:
+            from ..features import extract_features
+
+            paths = [u.path for u in self.utterances(corpus)]
+            self._feats[corpus] = extract_features(self.recipe.features, paths, cache=self.cache,
+                                                   progress=self.progress)
+        return self._feats[corpus]
+
+    def folds(self, corpus: str) -> list[Any]:
+        if corpus not in self._folds:
+            from ..protocol import make_folds
+
+            self._folds[corpus] = make_folds(self.utterances(corpus), self.recipe.protocol)
+        return self._folds[corpus]
+
+
+def plan_runs(recipe: Recipe, ws: Workspace) -> list[RunSpec]:
+    """Every run of the recipe, in a stable order (corpus, model variant, fold, seed)."""
+    runs = []
+    for corpus in recipe.corpora:
+        n_folds = len(ws.folds(corpus))
+        for model in recipe.models:
+            for variant in model.variants():
+                label = variant_label(variant)
+                for fold in range(n_folds):
+                    for seed in recipe.seeds:
+                        runs.append(RunSpec(run_key(recipe, corpus, variant, fold, seed), corpus, variant,
+                                            label, fold, seed))
+    return runs
+
+
+def variant_label(model: ModelSpec) -> str:
+    """Readable label: the spec's label plus any swept parameter values."""
+    base = model.display
+    scales = model.params.get("scales")
+    if model.params.get("conv") == "mts" and scales is not None and "{scales}" not in base:
+        return f"{base} ({', '.join(f'{s:g}' for s in scales)})"
+    return base
+
+
+# -- one run ---------------------------------------------------------------------------------
+
+def _shape_inputs(cfg: InputConfig, feats: list[torch.Tensor], corpus_max: int):
+    """Shape per-utterance features into model examples; returns (examples, groups, frames)."""
+    from ..features import pad_or_crop, segment
+
+    if cfg.length == "variable":
+        return list(feats), np.arange(len(feats)), None
+    if cfg.length == "pad":
+        frames = cfg.frames or min(corpus_max, cfg.max_frames)
+        return [pad_or_crop(f, frames, cfg.pad_mode) for f in feats], np.arange(len(feats)), frames
+    xs, groups = [], []
+    for i, f in enumerate(feats):
+        segs = segment(f, cfg.segment_frames, cfg.segment_hop)
+        xs.extend(segs.unbind(0))
+        groups.extend([i] * segs.shape[0])
+    return xs, np.asarray(groups), cfg.segment_frames
+
+
+def _utterance_probs(probs: np.ndarray, groups: np.ndarray, n_utts: int, how: str) -> np.ndarray:
+    from ..features import aggregate_segments
+
+    out = np.zeros((n_utts, probs.shape[1]), dtype=np.float32)
+    for u in range(n_utts):
+        out[u] = np.asarray(aggregate_segments(torch.from_numpy(probs[groups == u]), how))
+    return out
+
+
+def execute_run(recipe: Recipe, run: RunSpec, ws: Workspace, rundir: Path | None = None,
+                progress: Any = None) -> dict[str, Any]:
+    """Train and evaluate one run; return its result record (JSON-ready)."""
+    from dataclasses import replace
+
+    from ..features import Normalizer
+    from ..models import build_model
+    from ..protocol import classification_metrics
+    from ..training import Examples, fit, n_parameters, predict_logits
+    from ..training.config import resolve_device
+
+    t0 = time.perf_counter()
+    utts = ws.utterances(run.corpus)
+    labels = ws.labels(run.corpus)
+    index = {lab: i for i, lab in enumerate(labels)}
+    y_all = np.array([index[u.label] for u in utts])
+    fold = ws.folds(run.corpus)[run.fold]
+    feats = ws.features(run.corpus)
+    speakers = [u.speaker for u in utts]
+
+    norm = Normalizer(recipe.normalize).fit([feats[i] for i in fold.train], [speakers[i] for i in fold.train])
+    normed = norm.transform_many(feats, speakers)
+    corpus_max = max(int(f.shape[1]) for f in feats)
+    input_cfg = recipe.input_for(run.corpus)
+    xs, groups, frames = _shape_inputs(input_cfg, normed, corpus_max)
+
+    def part(idx: tuple[int, ...]) -> Examples:
+        sel = np.isin(groups, np.asarray(idx, dtype=np.int64))
+        rows = np.flatnonzero(sel)
+        return Examples([xs[r] for r in rows], y_all[groups[rows]], groups[rows])
+
+    train, val, test = part(fold.train), part(fold.val), part(fold.test)
+    input_shape = tuple(train.x[0].shape)
+    torch.manual_seed(run.seed)
+    cfg = replace(recipe.train, seed=run.seed)
+    params = dict(run.model.params)
+
+    def build() -> torch.nn.Module:
+        return build_model(run.model.name, n_classes=len(labels), input_shape=input_shape, **params)
+
+    result = fit(build, train, val, cfg, n_classes=len(labels), progress=progress)
+    model = result.model
+    device = resolve_device(cfg.device)
+    usage = _track_usage(model, True)
+    test_logits = predict_logits(model, test, cfg.eval_batch_size, device)
+    usage = _track_usage(model, False) if usage is not None else None
+    probs = torch.softmax(torch.from_numpy(test_logits), 1).numpy()
+    test_utts = np.sort(np.asarray(fold.test, dtype=np.int64))  # the order part() yields
+    if input_cfg.length == "segment":
+        local = np.searchsorted(test_utts, test.group)
+        probs = _utterance_probs(probs, local, len(test_utts), input_cfg.aggregate)
+    y_true = y_all[test_utts]
+    y_pred = probs.argmax(1)
+    metrics = classification_metrics(y_true, y_pred, labels)
+    record: dict[str, Any] = {
+        "key": run.key, "recipe": recipe.name, "corpus": run.corpus, "corpus_loader": recipe.corpora[run.corpus].name,
+        "model": run.model.name, "variant": run.variant, "group": run.model.group or run.model.name,
+        "params": params, "fold": run.fold, "seed": run.seed,
+        "protocol": {"config": to_dict(recipe.protocol), "fold": fold.describe()},
+        "labels": labels, "n_utterances": len(utts), "input_shape": list(input_shape),
+        "metrics": metrics, "y_true": y_true.tolist(), "y_pred": y_pred.tolist(),
+        "utterances": [utts[i].uid for i in test_utts],
+        "val": _chosen_val(result),
+        "hparams": result.hparams, "grid": result.grid, "best_epoch": result.best_epoch,
+        "epochs": result.epochs, "history": result.history, "epoch_time_mean_s": result.epoch_time_mean,
+        "n_params": n_parameters(model), "branch_usage": usage, "device": device,
+        "features": to_dict(recipe.features), "input": to_dict(input_cfg), "normalize": recipe.normalize,
+        "train": to_dict(cfg), "version": __version__, "duration_s": time.perf_counter() - t0,
+    }
+    if recipe.bundle and rundir is not None:
+        from ..bundle import save_bundle
+
+        save_bundle(Path(rundir) / "bundles" / run.key, model=model, model_name=run.model.name,
+                    model_params=params, input_shape=input_shape, labels=labels, features=recipe.features,
+                    input_cfg=input_cfg, frames=frames, normalizer=norm,
+                    extra={"run_key": run.key, "corpus": run.corpus, "fold": run.fold, "metrics": metrics})
+        record["bundle"] = str(Path("bundles") / run.key)
+    return record
+
+
+def _chosen_val(result: Any) -> dict[str, float]:
+    """Validation figures at the chosen grid point (used to pick variants without touching test data)."""
+    for trial in result.grid:
+        if all(trial.get(k) == v for k, v in result.hparams.items()):
+            return {"ua": trial["val_ua"], "accuracy": trial["val_accuracy"], "loss": trial["val_loss"]}
+    return {}
+
+
+def _track_usage(model: torch.nn.Module, start: bool) -> Any:
+    """Start (start=True) or read and stop (False) MTS branch-usage tracking; None without MTS layers."""
+    try:
+        from ..layers import mts
+    except ImportError:  # pragma: no cover
+        return None
+    layers = [m for m in model.modules() if isinstance(m, mts.MTSConv2d)]
+    if not layers:
+        return None
+    if start:
+        for layer in layers:
+            layer.track_usage(True)
+        return True
+    usage = mts.mts_usage(model)
+    for layer in layers:
+        layer.track_usage(False)
+    return usage

@@ -1,0 +1,105 @@
+"""The results store of one experiment folder.
+
+Layout of ``RUNDIR``::
+
+    recipe.json            the resolved recipe (what every run key is derived from)
+    results/<key>.json     one record per finished run, written atomically
+    failed/<key>.json      the last error of a run that failed (removed when it later succeeds)
+    index.csv              one row per result, rebuilt from results/ (never the source of truth)
+    bundles/<key>/         model bundles, when the recipe asks for them
+
+A torn or missing index can never lose a result: the records are the truth and
+:meth:`ResultsStore.rebuild_index` regenerates the index from them.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any, Iterator
+
+from ..errors import ConfigError
+from ..fileio import atomic_write_json, atomic_write_text
+
+INDEX_COLUMNS = ("key", "corpus", "model", "variant", "fold", "seed", "accuracy", "ua", "wa", "macro_f1")
+
+
+class ResultsStore:
+    """One-file-per-run results of an experiment folder."""
+
+    def __init__(self, root: str | Path) -> None:
+        self.root = Path(root)
+        self.results_dir = self.root / "results"
+        self.failed_dir = self.root / "failed"
+
+    # -- recipe identity -------------------------------------------------
+    def bind_recipe(self, recipe: dict[str, Any], recipe_hash: str, allow_other: bool = False) -> None:
+        """Record the recipe this folder holds; refuse a folder that holds another recipe's results."""
+        path = self.root / "recipe.json"
+        if path.exists():
+            try:
+                old = json.loads(path.read_text())
+            except json.JSONDecodeError:
+                old = {}
+            if old.get("hash") != recipe_hash and not allow_other and any(self.keys()):
+                raise ConfigError(
+                    f"{self.root}: holds results of a different recipe (hash {old.get('hash')} != {recipe_hash}); "
+                    "choose another --out folder, or pass --append to keep both in one folder"
+                )
+        atomic_write_json(path, {"hash": recipe_hash, "recipe": recipe})
+
+    # -- records ---------------------------------------------------------
+    def path_of(self, key: str) -> Path:
+        return self.results_dir / f"{key}.json"
+
+    def has(self, key: str) -> bool:
+        return self.path_of(key).is_file()
+
+    def keys(self) -> Iterator[str]:
+        if self.results_dir.is_dir():
+            for p in sorted(self.results_dir.glob("*.json")):
+                yield p.stem
+
+    def write(self, record: dict[str, Any]) -> Path:
+        """Write one run's record atomically and clear any failure note of the same key."""
+        path = atomic_write_json(self.path_of(record["key"]), record)
+        (self.failed_dir / f"{record['key']}.json").unlink(missing_ok=True)
+        return path
+
+    def write_failure(self, key: str, info: dict[str, Any]) -> None:
+        atomic_write_json(self.failed_dir / f"{key}.json", {"key": key, **info})
+
+    def failures(self) -> list[dict[str, Any]]:
+        out = []
+        if self.failed_dir.is_dir():
+            for p in sorted(self.failed_dir.glob("*.json")):
+                try:
+                    out.append(json.loads(p.read_text()))
+                except json.JSONDecodeError:
+                    continue
+        return out
+
+    def records(self) -> list[dict[str, Any]]:
+        """All result records (unreadable files are skipped: they cannot exist with atomic writes)."""
+        out = []
+        for key in self.keys():
+            try:
+                out.append(json.loads(self.path_of(key).read_text()))
+            except json.JSONDecodeError:
+                continue
+        return out
+
+    def rebuild_index(self) -> Path:
+        """Regenerate index.csv from the records."""
+        import csv
+        import io
+
+        buf = io.StringIO()
+        writer = csv.writer(buf)
+        writer.writerow(INDEX_COLUMNS)
+        for rec in self.records():
+            m = rec.get("metrics", {})
+            writer.writerow([rec.get("key"), rec.get("corpus"), rec.get("model"), rec.get("variant"),
+                             rec.get("fold"), rec.get("seed")] +
+                            [m.get(k) for k in ("accuracy", "ua", "wa", "macro_f1")])
+        return atomic_write_text(self.root / "index.csv", buf.getvalue())

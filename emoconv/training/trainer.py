@@ -1,0 +1,256 @@
+"""Training with Adam + L2, early stopping on validation loss, and a validation grid search.
+
+The data are in memory: a :class:`Examples` holds one tensor per example (fixed
+shape ``(C, T, F)`` for most models, variable ``T`` for models that declare
+``variable_length = True``) and integer labels. Conventions honoured for models:
+
+* ``model.variable_length`` -> batches are length-bucketed and padded, and the
+  model is called as ``model(x, lengths=lengths)``;
+* ``model.needs_labels`` -> during training ``model(x, ..., labels=y)`` (margin heads);
+* optional hooks of the MTS layers (reference-mode kernel averaging once per epoch,
+  penalty terms added to the loss) are called when the model has them.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+import time
+from dataclasses import dataclass, field
+from typing import Any, Callable, Iterator, Sequence
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from ..errors import ConfigError
+from .config import TrainConfig, resolve_device
+
+
+@dataclass
+class Examples:
+    """Examples in memory: ``x[i]`` a tensor ``(C, T, F)`` (or any per-example shape), ``y[i]`` a class index.
+
+    ``group[i]`` maps a segment back to its utterance (segmented inputs); ``None`` = one example per utterance.
+    """
+
+    x: list[torch.Tensor]
+    y: np.ndarray
+    group: np.ndarray | None = None
+
+    def __post_init__(self) -> None:
+        self.y = np.asarray(self.y, dtype=np.int64)
+        if len(self.x) != len(self.y):
+            raise ValueError(f"{len(self.x)} examples but {len(self.y)} labels")
+
+    def __len__(self) -> int:
+        return len(self.x)
+
+
+@dataclass
+class FitResult:
+    """The trained model (best epoch's weights) and what happened on the way."""
+
+    model: nn.Module
+    hparams: dict[str, float]
+    best_epoch: int
+    epochs: int
+    history: list[dict[str, float]]
+    grid: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def epoch_time_mean(self) -> float:
+        times = [h["time_s"] for h in self.history]
+        return float(np.mean(times)) if times else 0.0
+
+
+def _is_variable(model: nn.Module) -> bool:
+    return bool(getattr(model, "variable_length", False))
+
+
+def iterate_batches(
+    data: Examples, batch_size: int, variable: bool, shuffle: bool, rng: np.random.Generator | None
+) -> Iterator[tuple[torch.Tensor, torch.Tensor | None, torch.Tensor, np.ndarray]]:
+    """Yield ``(x, lengths, y, indices)``; ``x`` is (B, C, T, F) (padded when ``variable``)."""
+    n = len(data)
+    if variable:
+        from .batching import bucket_batches, pad_batch
+
+        lengths = [int(t.shape[1]) if t.dim() >= 2 else int(t.shape[0]) for t in data.x]
+        seed = int(rng.integers(2**31)) if (shuffle and rng is not None) else 0
+        for idx in bucket_batches(lengths, batch_size, shuffle=shuffle, seed=seed):
+            idx = np.asarray(idx)
+            x, lens = pad_batch([data.x[i] for i in idx])
+            yield x, lens, torch.from_numpy(data.y[idx]), idx
+        return
+    order = rng.permutation(n) if (shuffle and rng is not None) else np.arange(n)
+    for start in range(0, n, batch_size):
+        idx = order[start:start + batch_size]
+        x = torch.stack([data.x[i] for i in idx])
+        yield x, None, torch.from_numpy(data.y[idx]), idx
+
+
+def _forward(model: nn.Module, x: torch.Tensor, lengths: torch.Tensor | None,
+             labels: torch.Tensor | None = None) -> torch.Tensor:
+    kwargs: dict[str, Any] = {}
+    if lengths is not None:
+        kwargs["lengths"] = lengths
+    if labels is not None and getattr(model, "needs_labels", False):
+        kwargs["labels"] = labels
+    return model(x, **kwargs)
+
+
+def class_weights(y: np.ndarray, n_classes: int) -> torch.Tensor:
+    """Inverse-frequency weights N / (K * N_c), 0 for absent classes."""
+    counts = np.bincount(y, minlength=n_classes).astype(np.float64)
+    w = np.where(counts > 0, len(y) / (n_classes * np.maximum(counts, 1)), 0.0)
+    return torch.tensor(w, dtype=torch.float32)
+
+
+@torch.no_grad()
+def predict_logits(model: nn.Module, data: Examples, batch_size: int = 64, device: str = "cpu") -> np.ndarray:
+    """Logits ``(N, K)`` for every example, in the order of ``data``."""
+    model.eval()
+    out = np.zeros((len(data), 0), dtype=np.float32)
+    chunks: list[tuple[np.ndarray, np.ndarray]] = []
+    for x, lens, _, idx in iterate_batches(data, batch_size, _is_variable(model), False, None):
+        logits = _forward(model, x.to(device), None if lens is None else lens.to(device))
+        chunks.append((idx, logits.float().cpu().numpy()))
+    if chunks:
+        k = chunks[0][1].shape[1]
+        out = np.zeros((len(data), k), dtype=np.float32)
+        for idx, lg in chunks:
+            out[idx] = lg
+    return out
+
+
+def _evaluate(model: nn.Module, data: Examples, batch_size: int, device: str,
+              weight: torch.Tensor | None) -> tuple[float, float, float]:
+    """(loss, accuracy, UA) on ``data``."""
+    logits = torch.from_numpy(predict_logits(model, data, batch_size, device))
+    y = torch.from_numpy(data.y)
+    loss = float(F.cross_entropy(logits, y, weight=weight))
+    pred = logits.argmax(1).numpy()
+    acc = float(np.mean(pred == data.y))
+    recalls = [np.mean(pred[data.y == c] == c) for c in np.unique(data.y)]
+    return loss, acc, float(np.mean(recalls))
+
+
+def _call_hook(model: nn.Module, name: str) -> Any:
+    """Call MTS hooks (emoconv.layers.mts) when the model contains such layers."""
+    try:
+        from ..layers import mts as mts_layers
+    except ImportError:  # pragma: no cover - MTS layer module absent
+        return None
+    fn = getattr(mts_layers, name, None)
+    return fn(model) if fn is not None else None
+
+
+def train_one(
+    build: Callable[[], nn.Module],
+    train: Examples,
+    val: Examples,
+    cfg: TrainConfig,
+    n_classes: int,
+    lr: float,
+    weight_decay: float,
+    progress: Any = None,
+) -> tuple[nn.Module, int, list[dict[str, float]]]:
+    """Train one model at one hyperparameter point; return (best model, best epoch, history)."""
+    device = resolve_device(cfg.device)
+    torch.manual_seed(cfg.seed)
+    rng = np.random.default_rng(cfg.seed)
+    model = build().to(device)
+    opt = torch.optim.Adam(model.parameters(), lr=lr, weight_decay=weight_decay)
+    scheduler = None
+    if cfg.lr_schedule == "cyclic":
+        from .clr import cyclic_scheduler
+
+        scheduler = cyclic_scheduler(opt, n_train=len(train), batch_size=cfg.batch_size,
+                                     base_lr=lr / 10, max_lr=lr)
+    weight = class_weights(train.y, n_classes).to(device) if cfg.class_weighted else None
+    variable = _is_variable(model)
+    best_loss, best_state, best_epoch, bad = math.inf, None, 0, 0
+    history: list[dict[str, float]] = []
+    for epoch in range(1, cfg.max_epochs + 1):
+        model.train()
+        t0 = time.perf_counter()
+        total, count = 0.0, 0
+        for x, lens, y, _ in iterate_batches(train, cfg.batch_size, variable, True, rng):
+            x, y = x.to(device), y.to(device)
+            logits = _forward(model, x, None if lens is None else lens.to(device), y)
+            loss = F.cross_entropy(logits, y, weight=weight)
+            penalty = _call_hook(model, "penalty_loss")
+            if isinstance(penalty, torch.Tensor):
+                loss = loss + penalty
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+            if scheduler is not None:
+                scheduler.step()
+            total += float(loss.detach()) * len(y)
+            count += len(y)
+        _call_hook(model, "average_reference_kernels")
+        train_time = time.perf_counter() - t0
+        val_loss, val_acc, val_ua = _evaluate(model, val, cfg.eval_batch_size, device, weight)
+        history.append({"epoch": epoch, "train_loss": total / max(count, 1), "val_loss": val_loss,
+                        "val_accuracy": val_acc, "val_ua": val_ua, "time_s": train_time})
+        if progress is not None:
+            progress.set_postfix(epoch=epoch, val_loss=f"{val_loss:.3f}", val_ua=f"{val_ua:.3f}", refresh=False)
+            progress.update(0)
+        if not math.isfinite(val_loss):
+            break
+        if val_loss < best_loss - cfg.min_delta:
+            best_loss, best_epoch, bad = val_loss, epoch, 0
+            best_state = copy.deepcopy(model.state_dict())
+        else:
+            bad += 1
+            if bad >= cfg.patience:
+                break
+    if best_state is not None:
+        model.load_state_dict(best_state)
+    return model, best_epoch, history
+
+
+def fit(
+    build: Callable[[], nn.Module],
+    train: Examples,
+    val: Examples,
+    cfg: TrainConfig,
+    n_classes: int,
+    progress: Any = None,
+) -> FitResult:
+    """Grid-search ``cfg.grid()`` on ``val``; return the best model, retrained weights restored.
+
+    ``build`` must return a fresh, untrained model each call (seeded by the trainer).
+    """
+    if len(train) == 0 or len(val) == 0:
+        raise ConfigError("training or validation partition is empty; check the protocol settings")
+    trials: list[dict[str, Any]] = []
+    best: tuple[tuple[float, float], nn.Module, dict[str, float], int, list[dict[str, float]]] | None = None
+    for point in cfg.grid():
+        model, best_epoch, history = train_one(build, train, val, cfg, n_classes, point["lr"],
+                                               point["weight_decay"], progress)
+        at_best = history[best_epoch - 1] if best_epoch else history[-1]
+        score = -at_best["val_loss"] if cfg.select_by == "val_loss" else at_best[cfg.select_by]
+        key = (score, -at_best["val_loss"])
+        trials.append({**point, "best_epoch": best_epoch, "epochs": len(history),
+                       "val_loss": at_best["val_loss"], "val_ua": at_best["val_ua"],
+                       "val_accuracy": at_best["val_accuracy"]})
+        if best is None or key > best[0]:
+            best = (key, model, point, best_epoch, history)
+    assert best is not None
+    _, model, point, best_epoch, history = best
+    return FitResult(model=model, hparams=dict(point), best_epoch=best_epoch, epochs=len(history),
+                     history=history, grid=trials)
+
+
+def n_parameters(model: nn.Module) -> int:
+    """Trainable parameter count."""
+    return sum(p.numel() for p in model.parameters() if p.requires_grad)
+
+
+def stack_examples(x: Sequence[torch.Tensor]) -> torch.Tensor:
+    """Stack equal-shape examples into one batch tensor."""
+    return torch.stack(list(x))

@@ -1,0 +1,67 @@
+import pytest
+
+from emoconv.errors import ConfigError
+from emoconv.experiments.recipe import build_recipe, load_recipe
+
+BASE = {
+    "name": "t",
+    "corpora": {"builtin": {}, "emodb": {"path": None}},
+    "features": {"kind": "logmel", "n_mels": 16},
+    "models": [{"name": "mts.a2", "params": {"conv": "standard"}},
+               {"name": "mts.a2", "label": "mts", "params": {"conv": "mts"},
+                "sweep": {"scales": [[0.5, 1, 2], [0.7, 1, 1.428]]}}],
+    "train": {"max_epochs": 3, "weight_decay_grid": [0, 0.001]},
+}
+
+
+def test_build_and_overrides():
+    r = build_recipe(BASE, ["train.max_epochs=7", "corpora.emodb.path=/data/EMODB", "protocol.folds=3"])
+    assert r.train.max_epochs == 7
+    assert r.corpora["emodb"].path == "/data/EMODB"
+    assert r.protocol.folds == 3
+    assert r.features.n_mels == 16
+    assert r.train.grid() == [{"lr": 1e-3, "weight_decay": 0.0}, {"lr": 1e-3, "weight_decay": 0.001}]
+
+
+def test_sweep_expands_variants():
+    r = build_recipe(BASE)
+    variants = r.models[1].variants()
+    assert [v.params["scales"] for v in variants] == [[0.5, 1, 2], [0.7, 1, 1.428]]
+    assert r.models[0].variants() == [r.models[0]]
+
+
+def test_skip_removes_corpus():
+    r = build_recipe(BASE, ["corpora.emodb.skip=true"])
+    assert list(r.corpora) == ["builtin"]
+
+
+def test_per_corpus_input_override():
+    r = build_recipe(BASE, ["corpora.emodb.input.length=segment", "corpora.emodb.input.segment_frames=400"])
+    assert r.input_for("emodb").length == "segment"
+    assert r.input_for("builtin").length == "pad"
+
+
+@pytest.mark.parametrize("override, message", [
+    ("train.max_epoch=3", r"train: unknown key\(s\) max_epoch"),
+    ("train.lr=fast", r"train.lr: expected float"),
+    ("colour=blue", r"unknown key\(s\) colour"),
+    ("normalize=sometimes", "normalize must be"),
+    ("protocol.kind=random", "protocol"),
+    ("seeds=3", "seeds: expected a list"),
+    ("novalue", "expected key=value"),
+])
+def test_bad_settings_are_one_clear_error(override, message):
+    with pytest.raises(ConfigError, match=message):
+        build_recipe(BASE, [override])
+
+
+def test_missing_recipe_file(tmp_path):
+    with pytest.raises(ConfigError, match="recipe not found"):
+        load_recipe(tmp_path / "nope.yaml")
+
+
+def test_invalid_yaml(tmp_path):
+    p = tmp_path / "bad.yaml"
+    p.write_text("name: [unclosed\n")
+    with pytest.raises(ConfigError, match="not valid YAML"):
+        load_recipe(p)

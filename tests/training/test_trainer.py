@@ -1,0 +1,62 @@
+import numpy as np
+import pytest
+import torch
+from torch import nn
+
+from emoconv.errors import ConfigError
+from emoconv.training import Examples, TrainConfig, fit, predict_logits
+from emoconv.training.trainer import class_weights
+
+
+def _toy(n=60, seed=0):
+    g = torch.Generator().manual_seed(seed)
+    y = np.arange(n) % 3
+    x = [torch.randn(1, 4, 5, generator=g) * 0.3 + float(c) for c in y]
+    return Examples(x, y)
+
+
+def _build():
+    return nn.Sequential(nn.Flatten(), nn.Linear(20, 3))
+
+
+def test_fit_learns_and_is_deterministic():
+    cfg = TrainConfig(max_epochs=30, patience=5, batch_size=8, progress=False, lr=0.05)
+    a = fit(_build, _toy(), _toy(seed=1), cfg, n_classes=3)
+    b = fit(_build, _toy(), _toy(seed=1), cfg, n_classes=3)
+    assert a.history[-1]["val_ua"] > 0.9
+    for pa, pb in zip(a.model.parameters(), b.model.parameters()):
+        assert torch.equal(pa, pb)
+
+
+def test_early_stopping_restores_best_epoch():
+    cfg = TrainConfig(max_epochs=200, patience=3, batch_size=8, progress=False, lr=0.5)
+    res = fit(_build, _toy(), _toy(seed=1), cfg, n_classes=3)
+    assert res.epochs < 200
+    assert res.epochs - res.best_epoch == 3
+    best_val = min(h["val_loss"] for h in res.history)
+    logits = torch.from_numpy(predict_logits(res.model, _toy(seed=1)))
+    loss = float(nn.functional.cross_entropy(logits, torch.from_numpy(_toy(seed=1).y)))
+    assert loss == pytest.approx(best_val, rel=1e-5)
+
+
+def test_grid_search_records_every_point_and_picks_by_validation():
+    cfg = TrainConfig(max_epochs=5, patience=5, progress=False, weight_decay_grid=(0.0, 10.0), lr=0.05)
+    res = fit(_build, _toy(), _toy(seed=1), cfg, n_classes=3)
+    assert [t["weight_decay"] for t in res.grid] == [0.0, 10.0]
+    best = max(res.grid, key=lambda t: (t["val_ua"], -t["val_loss"]))
+    assert res.hparams["weight_decay"] == best["weight_decay"]
+
+
+def test_class_weights_inverse_frequency():
+    w = class_weights(np.array([0, 0, 0, 1]), 3)
+    assert torch.allclose(w, torch.tensor([4 / 9, 4 / 3, 0.0]))
+
+
+def test_empty_partition_is_config_error():
+    with pytest.raises(ConfigError, match="empty"):
+        fit(_build, _toy(), Examples([], np.array([])), TrainConfig(progress=False), n_classes=3)
+
+
+def test_bad_train_setting():
+    with pytest.raises(ConfigError, match="train.batch_size"):
+        TrainConfig(batch_size=0)
