@@ -1,5 +1,26 @@
-"""Corpus loaders, one file per corpus, all registered in :data:`CORPORA`."""
+"""Corpus loaders, one file per corpus, all registered in :data:`CORPORA`.
 
-from .base import CORPORA, FOUR_CLASSES, SHARED_LABELS, Problem, Scan, Utterance, load_corpus
+Importing this package registers ``emodb``, ``ravdess``, ``tess``, ``savee``,
+``cremad``, ``iemocap``, ``enterface``, ``manifest`` and ``builtin``.
+"""
 
-__all__ = ["CORPORA", "FOUR_CLASSES", "SHARED_LABELS", "Problem", "Scan", "Utterance", "load_corpus"]
+from . import builtin, cremad, emodb, enterface, iemocap, manifest, ravdess, savee, tess  # noqa: F401  (register)
+from .base import (
+    CORPORA,
+    FOUR_CLASSES,
+    LABEL_ALIASES,
+    SHARED_LABELS,
+    Problem,
+    Scan,
+    Utterance,
+    corpus_options,
+    load_corpus,
+    scan_corpus,
+    shared_label,
+)
+from .manifest import scan_manifest
+
+__all__ = [
+    "CORPORA", "FOUR_CLASSES", "LABEL_ALIASES", "SHARED_LABELS", "Problem", "Scan", "Utterance",
+    "corpus_options", "load_corpus", "scan_corpus", "scan_manifest", "shared_label",
+]

@@ -28,8 +28,9 @@ class CorpusSpec:
     """One corpus: registered loader name, its folder, loader options, labels kept.
 
     ``builtin`` configures the generated corpus (loader ``builtin`` without a path);
-    ``input`` overrides the recipe's input shaping for this corpus only (e.g. IEMOCAP
-    cut into 4 s windows while the other corpora are zero-padded).
+    ``input`` / ``protocol`` override the recipe's input shaping / protocol for this
+    corpus only (e.g. IEMOCAP cut into 4 s windows while the other corpora are
+    zero-padded; leave-one-session-out for IEMOCAP only).
     """
 
     name: str
@@ -38,6 +39,7 @@ class CorpusSpec:
     labels: tuple[str, ...] | None = None
     builtin: dict[str, Any] = field(default_factory=dict)
     input: dict[str, Any] = field(default_factory=dict)
+    protocol: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -119,6 +121,13 @@ class Recipe:
 
     def to_dict(self) -> dict[str, Any]:
         return to_dict(self)
+
+    def protocol_for(self, corpus: str) -> ProtocolConfig:
+        """The protocol of ``corpus``: the recipe's, with the corpus's overrides applied."""
+        overrides = self.corpora[corpus].protocol
+        if not overrides:
+            return self.protocol
+        return from_dict(ProtocolConfig, {**to_dict(self.protocol), **overrides}, f"recipe.corpora.{corpus}.protocol")
 
     def input_for(self, corpus: str) -> InputConfig:
         """The input shaping of ``corpus``: the recipe's, with the corpus's overrides applied."""

@@ -112,7 +112,7 @@ class Workspace:
         if corpus not in self._folds:
             from ..protocol import make_folds
 
-            self._folds[corpus] = make_folds(self.utterances(corpus), self.recipe.protocol)
+            self._folds[corpus] = make_folds(self.utterances(corpus), self.recipe.protocol_for(corpus))
         return self._folds[corpus]
 
 
@@ -226,7 +226,7 @@ def execute_run(recipe: Recipe, run: RunSpec, ws: Workspace, rundir: Path | None
         "key": run.key, "recipe": recipe.name, "corpus": run.corpus, "corpus_loader": recipe.corpora[run.corpus].name,
         "model": run.model.name, "variant": run.variant, "group": run.model.group or run.model.name,
         "params": params, "fold": run.fold, "seed": run.seed,
-        "protocol": {"config": to_dict(recipe.protocol), "fold": fold.describe()},
+        "protocol": {"config": to_dict(recipe.protocol_for(run.corpus)), "fold": fold.describe()},
         "labels": labels, "n_utterances": len(utts), "input_shape": list(input_shape),
         "metrics": metrics, "y_true": y_true.tolist(), "y_pred": y_pred.tolist(),
         "utterances": [utts[i].uid for i in test_utts],

@@ -61,6 +61,10 @@ class ProtocolConfig:
     ``train``/``val``/``test`` (kind ``fixed`` only) name units of ``group``: speaker ids,
     or session ids when ``group="session"``. ``loso_session`` always uses sessions.
     ``stratify`` (kfold) balances the class mix of the unit groups.
+    ``val_within_train`` > 0 draws validation as that share of the *training speakers'*
+    utterances (stratified by class) instead of holding out validation speakers: the
+    only option for corpora with two speakers (TESS). Test stays speaker-independent;
+    validation does not, and the fold records it (``val_within_train``).
     """
 
     kind: str = "kfold"
@@ -74,9 +78,14 @@ class ProtocolConfig:
     test: tuple[str, ...] = ()
     group: str = "speaker"
     stratify: bool = True
+    val_within_train: float = 0.0
 
     def __post_init__(self) -> None:
         p = "protocol"
+        check(0.0 <= self.val_within_train < 1.0,
+              f"{p}.val_within_train: must be in [0, 1), got {self.val_within_train}")
+        check(not (self.val_within_train and self.kind == "fixed"),
+              f"{p}.val_within_train: not available with kind fixed (name validation speakers instead)")
         check(self.kind in KINDS, f"{p}.kind: unknown kind {self.kind!r}; choose one of {', '.join(KINDS)}")
         check(self.group in GROUPS, f"{p}.group: unknown unit {self.group!r}; choose speaker or session")
         if self.kind == "kfold":
@@ -131,6 +140,7 @@ class Fold:
     train_groups: tuple[str, ...] = ()
     val_groups: tuple[str, ...] = ()
     test_groups: tuple[str, ...] = ()
+    val_within_train: bool = False
 
     def describe(self) -> dict[str, Any]:
         """JSON-ready record of the split, stored beside results."""
@@ -139,6 +149,7 @@ class Fold:
             "train_speakers": list(self.train_speakers), "val_speakers": list(self.val_speakers),
             "test_speakers": list(self.test_speakers),
             "sizes": {"train": len(self.train), "val": len(self.val), "test": len(self.test)},
+            "val_within_train": self.val_within_train,
         }
         if self.group == "session":
             out.update(train_sessions=list(self.train_groups), val_sessions=list(self.val_groups),
@@ -185,6 +196,8 @@ def check_fold(fold: Fold, utterances: Sequence[Any]) -> None:
     for unit in units:
         owner: dict[str, str] = {}
         for name, idx in _parts(fold):
+            if fold.val_within_train and name == "val":
+                name = "train"  # validation shares the training speakers by design; test must not
             for u in sorted({_unit_of(utterances[i], unit, i) for i in idx}):
                 if u in owner and owner[u] != name:
                     raise ProtocolError(f"{where}: {unit} {u!r} is in both {owner[u]} and {name}; "
@@ -237,8 +250,9 @@ def make_folds(utterances: Sequence[Any], cfg: ProtocolConfig) -> list[Fold]:
         plans = [(tuple(sorted(cfg.train)), tuple(sorted(cfg.val)), tuple(sorted(cfg.test)))]
         return [_build(0, *plans[0], members, utterances, cfg)]
 
+    min_rest = 1 if cfg.val_within_train else 2
     if cfg.kind in ("loso", "loso_session"):
-        if n < 3:
+        if n < 1 + min_rest:
             raise ProtocolError(f"protocol.kind={cfg.kind} needs at least 3 {noun} (test, validation, "
                                 f"train); the utterances have {n}")
         tests = [[u] for u in units]
@@ -247,12 +261,12 @@ def make_folds(utterances: Sequence[Any], cfg: ProtocolConfig) -> list[Fold]:
             raise ProtocolError(f"protocol.folds={cfg.folds} needs at least {cfg.folds} {noun}; "
                                 f"the utterances have {n}")
         tests = _assign(units, members, utterances, cfg)
-        if n - max(len(t) for t in tests) < 2:
+        if n - max(len(t) for t in tests) < min_rest:
             raise ProtocolError(f"protocol.folds={cfg.folds} leaves fewer than 2 non-test {noun} "
                                 f"(validation, train) with {n} {noun}; use fewer folds")
     else:  # ratio
         n_test = max(1, math.floor(cfg.test_ratio * n + 0.5))
-        if n - n_test < 2:
+        if n - n_test < min_rest:
             raise ProtocolError(f"protocol.test_ratio={cfg.test_ratio} leaves fewer than 2 non-test "
                                 f"{noun} with {n} {noun}; the ratio kind needs at least 3")
         tests = []
@@ -260,6 +274,8 @@ def make_folds(utterances: Sequence[Any], cfg: ProtocolConfig) -> list[Fold]:
             order = np.random.default_rng([cfg.seed, _RATIO, f]).permutation(n)
             tests.append(sorted(units[j] for j in order[:n_test]))
 
+    if cfg.val_within_train:
+        return [_within(f, test, units, members, utterances, cfg) for f, test in enumerate(tests)]
     folds = []
     for f, test in enumerate(tests):
         tested = set(test)
@@ -340,5 +356,41 @@ def _build(index: int, train: tuple[str, ...], val: tuple[str, ...], test: tuple
         train_groups=train if session else (), val_groups=val if session else (),
         test_groups=test if session else (),
     )
+    check_fold(fold, utterances)
+    return fold
+
+
+def _within(index: int, test: list[str], units: list[str], members: dict[str, list[int]],
+            utterances: Sequence[Any], cfg: ProtocolConfig) -> Fold:
+    """A fold whose validation is a class-stratified share of the training speakers' utterances."""
+    tested = set(test)
+    rest = [i for u in units if u not in tested for i in members[u]]
+    rng = np.random.default_rng([cfg.seed, _VAL, index])
+    val: list[int] = []
+    by_label: dict[str, list[int]] = {}
+    for i in rest:
+        by_label.setdefault(utterances[i].label, []).append(i)
+    for label in sorted(by_label):
+        idx = by_label[label]
+        k = int(math.floor(cfg.val_within_train * len(idx) + 0.5))
+        if 0 < k < len(idx):
+            val.extend(rng.choice(idx, size=k, replace=False).tolist())
+    if not val:
+        raise ProtocolError(f"fold {index}: protocol.val_within_train={cfg.val_within_train} selects no "
+                            "validation utterances; raise it")
+    vset = set(val)
+    tr = tuple(sorted(i for i in rest if i not in vset))
+    va = tuple(sorted(val))
+    te = tuple(sorted(i for u in test for i in members[u]))
+
+    def spk(ix: tuple[int, ...]) -> tuple[str, ...]:
+        return tuple(sorted({str(utterances[i].speaker) for i in ix}))
+
+    session = cfg.unit == "session"
+    train_units = tuple(u for u in units if u not in tested)
+    fold = Fold(index=index, train=tr, val=va, test=te, train_speakers=spk(tr), val_speakers=spk(va),
+                test_speakers=spk(te), kind=cfg.kind, seed=cfg.seed, group=cfg.unit,
+                train_groups=train_units if session else (), val_groups=train_units if session else (),
+                test_groups=tuple(test) if session else (), val_within_train=True)
     check_fold(fold, utterances)
     return fold

@@ -163,7 +163,8 @@ def test_fixed_kind_and_describe_is_json():
     d = json.loads(json.dumps(fold.describe()))
     assert d == {"index": 0, "kind": "fixed", "seed": 0, "group": "speaker",
                  "train_speakers": ["spk00", "spk01", "spk02"], "val_speakers": ["spk03"],
-                 "test_speakers": ["spk04", "spk05"], "sizes": {"train": 24, "val": 8, "test": 16}}
+                 "test_speakers": ["spk04", "spk05"], "sizes": {"train": 24, "val": 8, "test": 16},
+                 "val_within_train": False}
 
 
 def test_fixed_kind_rejects_unknown_and_unlisted_speakers():
@@ -271,3 +272,34 @@ def test_savee_loso_on_real_corpus(shared_corpora):
     assert [f.test_speakers for f in folds] == [("DC",), ("JE",), ("JK",), ("KL",)]
     assert all(len(f.test) == 120 and len(f.val_speakers) == 1 for f in folds)
     assert_leak_free(folds, utts)
+
+
+def test_val_within_train_allows_two_speaker_corpora():
+    from types import SimpleNamespace as U
+
+    from emoconv.protocol import ProtocolConfig, make_folds
+
+    utts = [U(speaker=s, label=lab, path=f"{s}{i}", session=None)
+            for s in ("OAF", "YAF") for i, lab in enumerate(["anger", "sadness"] * 10)]
+    folds = make_folds(utts, ProtocolConfig(kind="loso", val_within_train=0.2))
+    assert len(folds) == 2
+    for f in folds:
+        assert set(f.test_speakers).isdisjoint(f.train_speakers)
+        assert f.val_speakers == f.train_speakers and len(f.val) == 4 and len(f.train) == 16
+        assert {utts[i].label for i in f.val} == {"anger", "sadness"}
+        assert f.describe()["val_within_train"] is True
+
+
+def test_val_within_train_still_catches_test_leaks():
+    from types import SimpleNamespace as U
+
+    import pytest
+
+    from emoconv.errors import ProtocolError
+    from emoconv.protocol import Fold, check_fold
+
+    utts = [U(speaker="A", label="anger", path="a", session=None), U(speaker="A", label="anger", path="b", session=None),
+            U(speaker="B", label="anger", path="c", session=None)]
+    fold = Fold(0, (0,), (2,), (1,), ("A",), ("B",), ("A",), val_within_train=True)
+    with pytest.raises(ProtocolError, match="speaker 'A' is in both train and test"):
+        check_fold(fold, utts)
