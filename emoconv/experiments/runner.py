@@ -37,6 +37,7 @@ class RunSpec:
     variant: str
     fold: int
     seed: int
+    order: int = 0
 
 
 def recipe_hash(recipe: Recipe) -> str:
@@ -121,13 +122,15 @@ def plan_runs(recipe: Recipe, ws: Workspace) -> list[RunSpec]:
     runs = []
     for corpus in recipe.corpora:
         n_folds = len(ws.folds(corpus))
+        order = 0
         for model in recipe.models:
             for variant in model.variants():
                 label = variant_label(variant)
                 for fold in range(n_folds):
                     for seed in recipe.seeds:
                         runs.append(RunSpec(run_key(recipe, corpus, variant, fold, seed), corpus, variant,
-                                            label, fold, seed))
+                                            label, fold, seed, order))
+                order += 1
     return runs
 
 
@@ -224,7 +227,7 @@ def execute_run(recipe: Recipe, run: RunSpec, ws: Workspace, rundir: Path | None
     metrics = classification_metrics(y_true, y_pred, labels)
     record: dict[str, Any] = {
         "key": run.key, "recipe": recipe.name, "corpus": run.corpus, "corpus_loader": recipe.corpora[run.corpus].name,
-        "model": run.model.name, "variant": run.variant, "group": run.model.group or run.model.name,
+        "model": run.model.name, "variant": run.variant, "variant_order": run.order, "group": run.model.group or run.model.name,
         "params": params, "fold": run.fold, "seed": run.seed,
         "protocol": {"config": to_dict(recipe.protocol_for(run.corpus)), "fold": fold.describe()},
         "labels": labels, "n_utterances": len(utts), "input_shape": list(input_shape),
@@ -269,7 +272,12 @@ def _track_usage(model: torch.nn.Module, start: bool) -> Any:
         for layer in layers:
             layer.track_usage(True)
         return True
-    usage = mts.mts_usage(model)
+    per_layer = mts.mts_usage(model, per_layer=True)
+    usage = {"per_layer": {name: {f"{k:g}": v for k, v in u.items()} for name, u in per_layer.items()}}
+    try:
+        usage["mean"] = {f"{k:g}": v for k, v in mts.mts_usage(model).items()}
+    except Exception:  # layers with different scale sets: per-layer figures only
+        usage["mean"] = {}
     for layer in layers:
         layer.track_usage(False)
     return usage

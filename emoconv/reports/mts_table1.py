@@ -38,6 +38,11 @@ PUBLISHED_TABLE1: dict[str, dict[str, Any]] = {
 }
 
 
+def _arch(name: str) -> str:
+    """'mts.a2' -> 'A2' (column headers as in the paper)."""
+    return name.split(".")[-1].upper()
+
+
 def _conv(rec: dict[str, Any]) -> str:
     return "MTS" if rec.get("params", {}).get("conv") == "mts" else "Standard"
 
@@ -70,19 +75,19 @@ def mts_table1(records: list[dict[str, Any]], cfg: dict[str, Any], out_dir: Path
             std = cells.get((corpus, arch, "Standard", ""), [])
             cands = {k[3]: v for k, v in cells.items() if k[:3] == (corpus, arch, "MTS")}
             if std:
-                std_row[f"{arch} acc"] = _mean(std, "accuracy")
-                std_row[f"{arch} UA"] = _mean(std, "ua")
+                std_row[f"{_arch(arch)} acc"] = _mean(std, "accuracy")
+                std_row[f"{_arch(arch)} UA"] = _mean(std, "ua")
             if cands:
                 key = (lambda s: _mean(cands[s], "ua", "val")) if select == "validation" else (
                     lambda s: _mean(cands[s], "accuracy"))
                 best = max(cands, key=key)
-                mts_row[f"{arch} acc"] = _mean(cands[best], "accuracy")
-                mts_row[f"{arch} UA"] = _mean(cands[best], "ua")
+                mts_row[f"{_arch(arch)} acc"] = _mean(cands[best], "accuracy")
+                mts_row[f"{_arch(arch)} UA"] = _mean(cands[best], "ua")
                 usage = _usage(cands[best])
-                if best_overall is None or mts_row[f"{arch} acc"] > best_overall[0]:
-                    best_overall = (mts_row[f"{arch} acc"], best, usage)
+                if best_overall is None or mts_row[f"{_arch(arch)} acc"] > best_overall[0]:
+                    best_overall = (mts_row[f"{_arch(arch)} acc"], best, usage)
                 if std:
-                    pairs.append((corpus, arch, std_row[f"{arch} acc"], mts_row[f"{arch} acc"]))
+                    pairs.append((corpus, _arch(arch), std_row[f"{_arch(arch)} acc"], mts_row[f"{_arch(arch)} acc"]))
         std_row["Best scale factors"] = "n/a"
         std_row["Use of parallel branches"] = "n/a"
         mts_row["Best scale factors"] = best_overall[1] if best_overall else ""
@@ -92,7 +97,7 @@ def mts_table1(records: list[dict[str, Any]], cfg: dict[str, Any], out_dir: Path
             pub = PUBLISHED_TABLE1[corpus]
             for typ, key in (("Standard", "standard"), ("MTS", "mts")):
                 row = {"Dataset": f"{corpus} (published)", "N": pub["N"], "Type": typ}
-                row.update({f"{a} acc": v for a, v in zip(ARCHS, pub[key])})
+                row.update({f"{_arch(a)} acc": v for a, v in zip(ARCHS, pub[key])})
                 row["Best scale factors"] = pub["scales"] if key == "mts" else "n/a"
                 row["Use of parallel branches"] = pub["usage"] if key == "mts" else "n/a"
                 rows.append(row)
@@ -102,7 +107,7 @@ def mts_table1(records: list[dict[str, Any]], cfg: dict[str, Any], out_dir: Path
         summ = improvement_summary([p[2] for p in pairs], [p[3] for p in pairs])
         report.tables["Improvement of MTS over standard"] = pd.DataFrame([{
             "pairs (corpus, architecture)": summ["n"], "mean improvement (pp)": summ["mean"],
-            "std (pp)": summ["std"], "largest improvement (pp)": summ["max"], "MTS wins": summ["wins"],
+            "std (pp)": summ["std"], "largest improvement (pp)": summ["max_improvement"], "MTS wins": summ["n_better"],
             "Wilcoxon p (two-sided)": summ["wilcoxon"].get("p_value"),
         }])
         report.tables["Pairs"] = pd.DataFrame(
@@ -117,9 +122,10 @@ def mts_table1(records: list[dict[str, Any]], cfg: dict[str, Any], out_dir: Path
 
 
 def _usage(recs: list[dict[str, Any]]) -> str:
-    shares = [r["branch_usage"].get("mean") for r in recs if r.get("branch_usage")]
-    shares = [s for s in shares if s]
-    if not shares:
+    """Mean share of time-frequency points won by each scale (ascending scales), over the runs."""
+    means = [r["branch_usage"].get("mean") for r in recs if r.get("branch_usage")]
+    means = [m for m in means if m]
+    if not means:
         return ""
-    mean = np.mean(np.asarray(shares, dtype=float), axis=0)
-    return ", ".join(f"{v:.2f}" for v in mean)
+    scales = sorted(means[0], key=float)
+    return ", ".join(f"{np.mean([m.get(s, 0.0) for m in means]):.2f}" for s in scales)

@@ -16,8 +16,10 @@ def summary_table(records: Sequence[dict[str, Any]], n_boot: int = 1000) -> pd.D
     groups: dict[tuple[str, str], list[dict[str, Any]]] = defaultdict(list)
     for r in records:
         groups[(r["corpus"], r["variant"])].append(r)
+    corpora = list(dict.fromkeys(r["corpus"] for r in records))
     rows = []
-    for (corpus, variant), recs in sorted(groups.items()):
+    for (corpus, variant), recs in sorted(groups.items(), key=lambda kv: (
+            corpora.index(kv[0][0]), kv[1][0].get("variant_order", 0))):
         recs = sorted(recs, key=lambda r: (r["fold"], r["seed"]))
         labels = recs[0]["labels"]
         row: dict[str, Any] = {"corpus": corpus, "variant": variant, "model": recs[0]["model"], "runs": len(recs)}
@@ -41,7 +43,7 @@ def paired_tests(records: Sequence[dict[str, Any]], baseline: str | None = None,
                  metric: str = "ua") -> pd.DataFrame:
     """Two-sided Wilcoxon signed-rank tests of each variant against ``baseline`` over matched (corpus, fold, seed).
 
-    ``baseline`` defaults to the first variant in record order.
+    ``baseline`` defaults to the first variant in record order (the recipe's first model).
     """
     variants = list(dict.fromkeys(r["variant"] for r in records))
     if not variants:

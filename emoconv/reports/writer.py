@@ -62,7 +62,7 @@ def write_report(rundir: str | Path, out: str | Path | None = None, layout: str 
     store = ResultsStore(rundir)
     if not store.root.is_dir():
         raise ConfigError(f"{store.root}: experiment folder not found; pass the folder 'emoconv run' wrote")
-    records = store.records()
+    records = sorted(store.records(), key=lambda r: (r.get("variant_order", 0), r["corpus"], r["fold"], r["seed"]))
     if not records:
         raise ConfigError(f"{store.root}: no finished runs to report; run 'emoconv run RECIPE --out {store.root}'")
     recipe_meta = {}
