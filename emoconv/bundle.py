@@ -137,8 +137,8 @@ def load_bundle(path: str | Path) -> Bundle:
     from safetensors import SafetensorError
     from safetensors.torch import load_file
 
-    from .experiments.recipe import InputConfig
     from .features import FeatureConfig, Normalizer
+    from .features.inputs import InputConfig
     from .models import build_model
 
     path = Path(path)

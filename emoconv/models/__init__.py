@@ -20,8 +20,20 @@ MODELS: Registry[ModelBuilder] = Registry("model")
 
 
 def build_model(name: str, n_classes: int, input_shape: tuple[int, ...], **params: Any) -> nn.Module:
-    """Build registered model ``name``; imports the model modules on first use."""
-    _import_all()
+    """Build registered model ``name``; imports the model modules on first use.
+
+    The module named by the prefix before the first dot (``mts`` for ``mts.a2``) is
+    imported first, so loading one bundle does not import every system.
+    """
+    if name not in MODELS:
+        import importlib
+
+        try:
+            importlib.import_module(f"{__name__}.{name.split('.')[0]}")
+        except ImportError:
+            pass
+    if name not in MODELS:
+        _import_all()
     return MODELS.get(name)(n_classes=n_classes, input_shape=tuple(input_shape), **params)
 
 

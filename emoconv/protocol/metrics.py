@@ -14,7 +14,6 @@ from __future__ import annotations
 from typing import Any, Iterable, Sequence
 
 import numpy as np
-from sklearn.metrics import accuracy_score, confusion_matrix, f1_score, precision_recall_fscore_support
 
 from ..errors import ConfigError
 
@@ -91,6 +90,8 @@ def classification_metrics(y_true: Sequence[Any], y_pred: Sequence[Any],
     idx = list(range(k))
     present = np.unique(t).tolist()
     seen = np.union1d(t, p).tolist()
+    from sklearn.metrics import accuracy_score, confusion_matrix, f1_score, precision_recall_fscore_support
+
     prec, rec, f1, support = precision_recall_fscore_support(t, p, labels=idx, zero_division=0)
     predicted = np.bincount(p, minlength=k)
     acc = float(accuracy_score(t, p))

@@ -16,7 +16,6 @@ from __future__ import annotations
 from typing import Any, Sequence
 
 import numpy as np
-import scipy.stats
 
 from ..errors import ConfigError
 from .metrics import encode_labels
@@ -65,6 +64,8 @@ def bootstrap_ua_ci(y_true: Sequence[Any], y_pred: Sequence[Any], n_boot: int = 
     def statistic(tt: np.ndarray, pp: np.ndarray, axis: int = -1) -> np.ndarray:
         return _ua(tt, pp, k, axis)
 
+    import scipy.stats
+
     res = scipy.stats.bootstrap(
         (t, p), statistic, n_resamples=int(n_boot), paired=True, vectorized=True,
         confidence_level=1.0 - alpha, method="percentile",
@@ -101,6 +102,8 @@ def paired_wilcoxon(a: Sequence[float], b: Sequence[float]) -> dict[str, Any]:
     elif out["n_nonzero"] == 0:
         out["reason"] = "all differences are zero: the two sets of scores are identical"
     else:
+        import scipy.stats
+
         res = scipy.stats.wilcoxon(d, zero_method="wilcox", alternative="two-sided")
         out["statistic"] = float(res.statistic)
         out["p_value"] = float(res.pvalue)
