@@ -26,13 +26,17 @@ def default_rundir(recipe: Recipe) -> Path:
 
 
 def run_sweep(recipe: Recipe, rundir: Path | None = None, executor: str = "local", progress: bool = True,
-              append: bool = False, cache_dir: Path | None = None, **options: Any) -> SweepResult:
-    """Run every missing run of ``recipe`` into ``rundir``; finished runs are skipped."""
+              append: bool = False, cache_dir: Path | None = None, workspace: Workspace | None = None,
+              **options: Any) -> SweepResult:
+    """Run every missing run of ``recipe`` into ``rundir``; finished runs are skipped.
+
+    ``workspace`` lets a caller that already loaded the corpora and features share them.
+    """
     rundir = Path(rundir) if rundir else default_rundir(recipe)
     store = ResultsStore(rundir)
     store.bind_recipe(recipe.to_dict(), recipe_hash(recipe), allow_other=append)
     execute = EXECUTORS.get(executor)
-    ws = Workspace(recipe, cache_dir, progress=progress)
+    ws = workspace or Workspace(recipe, cache_dir, progress=progress)
     planned = plan_runs(recipe, ws)
     missing = [r for r in planned if not store.has(r.key)]
     skipped = len(planned) - len(missing)
