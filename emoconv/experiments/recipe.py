@@ -83,7 +83,7 @@ class Recipe:
     train: TrainConfig = TrainConfig()
     seeds: tuple[int, ...] = (0,)
     report: dict[str, Any] = field(default_factory=dict)
-    bundle: bool = False
+    bundle: str = "none"
     description: str = ""
 
     def __post_init__(self) -> None:
@@ -92,6 +92,8 @@ class Recipe:
         check(self.normalize in ("global", "speaker", "utterance", "none"),
               f"recipe.normalize must be global, speaker, utterance or none, got {self.normalize!r}")
         check(bool(self.seeds), "recipe.seeds: at least one seed is required")
+        check(self.bundle in ("none", "all", "first_fold"),
+              f"recipe.bundle must be none, all or first_fold (or true/false), got {self.bundle!r}")
 
     def to_dict(self) -> dict[str, Any]:
         return to_dict(self)
@@ -192,7 +194,9 @@ def build_recipe(tree: Mapping[str, Any], overrides: list[str] | None = None, wh
         raise ConfigError(f"{where}: unknown key(s) {', '.join(unknown)}; known keys: "
                           f"corpora, models, {', '.join(sorted(known))}")
     kwargs: dict[str, Any] = {k: from_dict(cls, rest.get(k), f"{where}.{k}") for k, cls in sections.items()}
-    for key, typ in (("name", str), ("normalize", str), ("report", dict), ("bundle", bool), ("description", str)):
+    if isinstance(rest.get("bundle"), bool):
+        rest["bundle"] = "all" if rest["bundle"] else "none"
+    for key, typ in (("name", str), ("normalize", str), ("report", dict), ("bundle", str), ("description", str)):
         if key in rest:
             if not isinstance(rest[key], typ):
                 raise ConfigError(f"{where}.{key}: expected {typ.__name__}, got {type(rest[key]).__name__} "

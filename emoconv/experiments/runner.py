@@ -240,7 +240,8 @@ def execute_run(recipe: Recipe, run: RunSpec, ws: Workspace, rundir: Path | None
         "features": to_dict(recipe.features), "input": to_dict(input_cfg), "normalize": recipe.normalize,
         "train": to_dict(cfg), "version": __version__, "duration_s": time.perf_counter() - t0,
     }
-    if recipe.bundle and rundir is not None:
+    wanted = recipe.bundle == "all" or (recipe.bundle == "first_fold" and run.fold == 0 and run.seed == recipe.seeds[0])
+    if wanted and rundir is not None:
         from ..bundle import save_bundle
 
         save_bundle(Path(rundir) / "bundles" / run.key, model=model, model_name=run.model.name,
