@@ -1,0 +1,111 @@
+"""Batched torch features vs librosa file by file: log-mel + delta + delta-delta.
+
+Both paths start from the same in-memory waveforms (audio loading is excluded from
+both timings) and produce the same (3, T, 40) features: 16 kHz, 25 ms Hamming
+window, 10 ms hop, 40 Slaney mel bands on the power spectrogram, log(x + 1e-6),
+deltas with a 9-frame window (librosa.feature.delta(width=9, mode="interp")).
+
+    .venv/bin/python benchmarks/features_speed.py            # 100 utterances of 1-5 s, best of 5
+    .venv/bin/python benchmarks/features_speed.py --quick    # 20 utterances, best of 2
+
+The torch path is timed with --threads (default 2) and with 1 thread; the runs are
+interleaved and the best of each is kept, so a busy shared machine affects both.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import time
+from typing import Callable
+
+import librosa
+import numpy as np
+import torch
+
+from emoconv.features import FeatureConfig, compute_features
+
+SR = 16000
+
+
+def make_waves(n: int, seed: int = 0) -> list[np.ndarray]:
+    rng = np.random.default_rng(seed)
+    waves = []
+    for _ in range(n):
+        t = np.arange(int(rng.uniform(1.0, 5.0) * SR)) / SR
+        f0 = rng.uniform(100, 300) * (1 + 0.1 * np.sin(2 * np.pi * rng.uniform(0.5, 3) * t))
+        phase = 2 * np.pi * np.cumsum(f0) / SR
+        x = sum(np.sin(k * phase) / k for k in range(1, 8)) + 0.05 * rng.standard_normal(t.shape)
+        waves.append((0.3 * x / np.abs(x).max()).astype(np.float32))
+    return waves
+
+
+def librosa_features(cfg: FeatureConfig, y: np.ndarray) -> np.ndarray:
+    mel = librosa.feature.melspectrogram(
+        y=y, sr=cfg.sample_rate, n_fft=cfg.fft_size, hop_length=cfg.hop_length,
+        win_length=cfg.win_length, window=cfg.window, center=True, pad_mode="reflect",
+        n_mels=cfg.n_mels, power=2.0,
+    )
+    static = np.log(mel + cfg.log_offset)
+    d1 = librosa.feature.delta(static, width=cfg.delta_width, order=1, mode="interp")
+    d2 = librosa.feature.delta(static, width=cfg.delta_width, order=2, mode="interp")
+    return np.stack([static, d1, d2]).transpose(0, 2, 1)  # (3, T, F)
+
+
+def interleaved_best(fns: dict[str, Callable[[], object]], repeats: int) -> tuple[dict[str, float], dict]:
+    """Best-of-``repeats`` time of each function, alternating them so both see the same machine load."""
+    best = {k: float("inf") for k in fns}
+    outs: dict[str, object] = {}
+    for _ in range(repeats):
+        for name, fn in fns.items():
+            t0 = time.perf_counter()
+            outs[name] = fn()
+            best[name] = min(best[name], time.perf_counter() - t0)
+    return best, outs
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--quick", action="store_true", help="20 utterances, 2 repeats")
+    ap.add_argument("--n", type=int, default=None, help="number of utterances (default 100)")
+    ap.add_argument("--threads", type=int, default=2, help="torch threads for the batched path")
+    ap.add_argument("--repeats", type=int, default=None, help="timed repeats; the best is reported")
+    ap.add_argument("--device", default="cpu", help="torch device for the batched path")
+    args = ap.parse_args()
+    n = args.n or (20 if args.quick else 100)
+    repeats = args.repeats or (2 if args.quick else 5)
+    cfg = FeatureConfig(kind="logmel", deltas=2)
+    waves = make_waves(n)
+    seconds = sum(len(w) for w in waves) / SR
+
+    def torch_path(threads: int) -> Callable[[], list]:
+        def run() -> list:
+            torch.set_num_threads(threads)
+            return compute_features(cfg, waves, device=args.device)
+
+        return run
+
+    fns = {f"torch batched ({args.device}, {args.threads} threads)": torch_path(args.threads)}
+    if args.threads != 1:
+        fns[f"torch batched ({args.device}, 1 thread)"] = torch_path(1)
+    fns["librosa file by file"] = lambda: [librosa_features(cfg, w) for w in waves]
+    compute_features(cfg, waves[:2], device=args.device)  # warm-up (filterbank, kernels)
+    librosa_features(cfg, waves[0])
+    load = os.getloadavg()[0]
+    times, outs = interleaved_best(fns, repeats)
+    names = list(fns)
+    refs = outs[names[-1]]
+    diff = max(float(np.max(np.abs(o.numpy() - r))) for o, r in zip(outs[names[0]], refs))
+    scale = max(float(np.max(np.abs(r))) for r in refs)
+    print(f"utterances: {n}, audio: {seconds:.1f} s, features: log-mel 40 + delta + delta-delta (3, T, 40)")
+    print("audio loading: excluded from both paths (same in-memory waveforms)")
+    print(f"best of {repeats} interleaved repeats; {os.cpu_count()} CPUs, load average {load:.1f} at start")
+    for name in names:
+        print(f"{name:<36} {times[name] * 1000:8.1f} ms")
+    for name in names[:-1]:
+        print(f"speedup of {name}: {times[names[-1]] / times[name]:.1f}x (target >= 5x)")
+    print(f"max abs difference torch vs librosa: {diff:.2e} (largest |feature| {scale:.1f})")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,209 @@
+"""Batched spectral features in torch: magnitude STFT, log-mel and MFCC (+ deltas).
+
+Conventions (chosen to match librosa 0.11 so tests can compare numerically):
+
+* Frames are centred: each waveform is padded by ``n_fft // 2`` samples on both
+  sides with **reflect** padding (``numpy.pad(mode="reflect")``; pass
+  ``pad_mode="reflect"`` to librosa, whose default became ``"constant"`` in 0.10),
+  so an ``N``-sample waveform gives ``1 + N // hop`` frames.
+* Windows are periodic Hann/Hamming of ``win_length`` samples, zero-padded to
+  ``n_fft`` centrally; the STFT itself is :func:`torch.stft`.
+* ``stft``: ``|X|``; ``logmel``: the Slaney-scale, Slaney-normalised mel filterbank
+  (Slaney, 1998, *Auditory Toolbox*; librosa's ``htk=False, norm="slaney"``) applied
+  to the power spectrogram ``|X|**2``, then the configured compression;
+  ``mfcc``: DCT-II (orthonormal) of the mel power in dB (``10 log10(max(x, 1e-10))``,
+  clipped to 80 dB below the utterance maximum), as ``librosa.feature.mfcc``.
+
+The magnitude STFT with 20 ms windows and 10 ms hop at 16 kHz is the input of the
+multi-time-scale CNN (Guizzo et al., 2020): ``FeatureConfig(kind="stft", win_ms=20,
+compression="none")``.
+
+Waveforms of different lengths are sorted by length and processed in padded
+batches of at most ``batch_samples`` samples; each utterance is cropped back to
+its own frame count before per-utterance steps (dB range, deltas edges).
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import Sequence
+
+import numpy as np
+import scipy.fft
+import torch
+from torch import Tensor
+
+from ..errors import AudioError
+from .config import FeatureConfig
+from .deltas import delta_batch
+
+_F_SP = 200.0 / 3  # Slaney mel scale: linear part, Hz per mel
+_MIN_LOG_HZ = 1000.0
+_MIN_LOG_MEL = _MIN_LOG_HZ / _F_SP
+_LOGSTEP = np.log(6.4) / 27.0  # log part: 27 mels per factor 6.4 above 1 kHz
+
+
+def hz_to_mel(hz: np.ndarray | float) -> np.ndarray:
+    """Slaney mel scale: linear below 1 kHz, logarithmic above."""
+    hz = np.asarray(hz, dtype=np.float64)
+    lin = hz / _F_SP
+    log = _MIN_LOG_MEL + np.log(np.maximum(hz, _MIN_LOG_HZ) / _MIN_LOG_HZ) / _LOGSTEP
+    return np.where(hz >= _MIN_LOG_HZ, log, lin)
+
+
+def mel_to_hz(mel: np.ndarray | float) -> np.ndarray:
+    """Inverse of :func:`hz_to_mel`."""
+    mel = np.asarray(mel, dtype=np.float64)
+    lin = mel * _F_SP
+    log = _MIN_LOG_HZ * np.exp(_LOGSTEP * (np.maximum(mel, _MIN_LOG_MEL) - _MIN_LOG_MEL))
+    return np.where(mel >= _MIN_LOG_MEL, log, lin)
+
+
+def mel_filterbank(
+    sample_rate: int, n_fft: int, n_mels: int, fmin: float = 0.0, fmax: float | None = None
+) -> np.ndarray:
+    """Triangular Slaney mel filters with unit area, shape ``(n_mels, n_fft // 2 + 1)`` float32.
+
+    Band ``m`` rises linearly from centre frequency ``c[m-1]`` to ``c[m]`` and falls
+    to ``c[m+1]``, with centres equally spaced on the Slaney mel scale between
+    ``fmin`` and ``fmax``; each triangle is scaled by ``2 / (c[m+1] - c[m-1])``.
+
+    >>> fb = mel_filterbank(16000, 400, 40)
+    >>> fb.shape, bool((fb >= 0).all())
+    ((40, 201), True)
+    """
+    fmax = sample_rate / 2 if fmax is None else fmax
+    bins = np.linspace(0.0, sample_rate / 2, n_fft // 2 + 1)
+    centres = mel_to_hz(np.linspace(hz_to_mel(fmin), hz_to_mel(fmax), n_mels + 2))
+    lo, mid, hi = centres[:-2, None], centres[1:-1, None], centres[2:, None]
+    rise = (bins[None, :] - lo) / (mid - lo)
+    fall = (hi - bins[None, :]) / (hi - mid)
+    tri = np.maximum(0.0, np.minimum(rise, fall))
+    return (tri * (2.0 / (hi - lo))).astype(np.float32)
+
+
+@lru_cache(maxsize=16)
+def _mel_matrix(sample_rate: int, n_fft: int, n_mels: int, fmin: float, fmax: float | None) -> Tensor:
+    return torch.from_numpy(mel_filterbank(sample_rate, n_fft, n_mels, fmin, fmax))  # (M, F)
+
+
+@lru_cache(maxsize=16)
+def _dct_matrix(n_mels: int, n_mfcc: int) -> Tensor:
+    d = scipy.fft.dct(np.eye(n_mels), type=2, norm="ortho", axis=0)[:n_mfcc]  # (K, M)
+    return torch.from_numpy(np.ascontiguousarray(d.T, dtype=np.float32))  # (M, K)
+
+
+def _window(cfg: FeatureConfig, device: torch.device) -> Tensor:
+    make = torch.hann_window if cfg.window == "hann" else torch.hamming_window
+    return make(cfg.win_length, periodic=True, dtype=torch.float32, device=device)
+
+
+def _as_waveform(w: object, i: int) -> np.ndarray:
+    a = w.detach().cpu().numpy() if isinstance(w, Tensor) else np.asarray(w)
+    if a.ndim != 1 or a.shape[0] == 0:
+        raise AudioError(f"waveform #{i}: expected a non-empty mono (N,) array, got shape {a.shape}")
+    a = a.astype(np.float32, copy=False)
+    if not np.all(np.isfinite(a)):
+        raise AudioError(f"waveform #{i}: contains NaN or infinite samples; fix the audio")
+    return a
+
+
+def _compress(x: Tensor, cfg: FeatureConfig) -> Tensor:
+    """Compress ``x`` in place (callers pass fresh tensors)."""
+    if cfg.compression == "log":
+        return x.add_(cfg.log_offset).log_()
+    if cfg.compression == "power":
+        return x.pow_(cfg.power)
+    return x
+
+
+def _batch(cfg: FeatureConfig, waves: list[np.ndarray], device: torch.device) -> list[Tensor]:
+    """Features of waveforms of similar length: list of ``(C, T_i, F)`` on ``device``.
+
+    Spectra stay in torch.stft's ``(B, F, T)`` layout (the mel product is then one
+    contiguous matmul); the ``(B, T, F)`` views are made contiguous once, by the
+    final stack.
+    """
+    n_fft, hop, pad = cfg.fft_size, cfg.hop_length, cfg.fft_size // 2
+    lengths = [cfg.n_frames(len(w)) for w in waves]
+    padded = [np.pad(w, pad, mode="reflect") for w in waves]
+    total = max(len(p) for p in padded)
+    total = max(total, n_fft)
+    buf = np.zeros((len(waves), total), dtype=np.float32)
+    for row, p in zip(buf, padded):
+        row[: len(p)] = p
+    x = torch.from_numpy(buf).to(device)
+    spec = torch.stft(
+        x, n_fft, hop_length=hop, win_length=cfg.win_length, window=_window(cfg, device),
+        center=False, return_complex=True,
+    )  # (B, n_fft//2+1, T)
+    if cfg.kind == "stft":
+        feats = _compress(spec.abs(), cfg).transpose(1, 2)  # (B, T, F) view
+    else:
+        pw = torch.mul(spec.real, spec.real).addcmul_(spec.imag, spec.imag)  # |X|^2, (B, F, T)
+        mel_t = _mel_matrix(cfg.sample_rate, n_fft, cfg.n_mels, cfg.fmin, cfg.fmax).to(device)
+        mel = (mel_t @ pw).transpose(1, 2)  # (B, T, M) view
+        if cfg.kind == "logmel":
+            feats = _compress(mel, cfg)
+        else:
+            db = 10.0 * torch.log10(mel.clamp(min=1e-10))
+            t_idx = torch.arange(db.shape[1], device=device).view(1, -1, 1)
+            valid = t_idx < torch.tensor(lengths, device=device).view(-1, 1, 1)
+            peak = db.masked_fill(~valid, float("-inf")).amax(dim=(1, 2), keepdim=True)
+            db = torch.maximum(db, peak - 80.0)
+            feats = db @ _dct_matrix(cfg.n_mels, cfg.n_mfcc).to(device)
+    chans = [feats] + [delta_batch(feats, lengths, d, cfg.delta_width) for d in range(1, cfg.deltas + 1)]
+    out = torch.stack(chans, dim=1)  # (B, C, T, F)
+    # one masked copy gathers every utterance's valid frames, in (b, c, t, f) order, into a
+    # flat buffer; splitting it gives contiguous (C, T_i, F) views without per-item copies.
+    c, f = out.shape[1], out.shape[3]
+    keep = torch.arange(out.shape[2], device=device).view(1, 1, -1, 1) < torch.tensor(
+        lengths, device=device
+    ).view(-1, 1, 1, 1)
+    flat = out.masked_select(keep).to("cpu")
+    pieces = flat.split([c * n * f for n in lengths])
+    return [p.view(c, n, f) for p, n in zip(pieces, lengths)]
+
+
+def compute_features(
+    cfg: FeatureConfig,
+    waveforms: Sequence[np.ndarray | Tensor],
+    *,
+    batch_samples: int = 2_000_000,
+    device: str | torch.device = "cpu",
+) -> list[Tensor]:
+    """Frame-level features of in-memory waveforms, computed in padded torch batches.
+
+    Args:
+        cfg: the feature settings.
+        waveforms: mono ``(N_i,)`` float arrays at ``cfg.sample_rate``.
+        batch_samples: at most this many (padded) samples per batch; bounds memory.
+        device: where the batches are computed (``"cuda"`` works); results come back on CPU.
+
+    Returns:
+        One contiguous float32 ``(C, T_i, F)`` CPU tensor per waveform, in input order,
+        with ``C = 1 + cfg.deltas``, ``T_i = 1 + N_i // hop`` and ``F = cfg.n_bins``.
+        Tensors computed in the same batch are views of one buffer (no per-item
+        copy); ``.clone()`` one before ``torch.save`` to store only its own frames.
+
+    >>> cfg = FeatureConfig(deltas=2)
+    >>> [tuple(f.shape) for f in compute_features(cfg, [np.ones(16000), np.ones(800)])]
+    [(3, 101, 40), (3, 6, 40)]
+    """
+    waves = [_as_waveform(w, i) for i, w in enumerate(waveforms)]
+    dev = torch.device(device)
+    order = sorted(range(len(waves)), key=lambda i: len(waves[i]))
+    result: list[Tensor | None] = [None] * len(waves)
+    start = 0
+    while start < len(order):
+        # sorted by length: the batch's padded size is (count) x (its last, longest item)
+        stop = start + 1
+        while stop < len(order) and (stop - start + 1) * (len(waves[order[stop]]) + cfg.fft_size) <= batch_samples:
+            stop += 1
+        idx = order[start:stop]
+        with torch.no_grad():
+            feats = _batch(cfg, [waves[i] for i in idx], dev)
+        for i, f in zip(idx, feats):
+            result[i] = f
+        start = stop
+    return result  # type: ignore[return-value]
