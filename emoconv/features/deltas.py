@@ -21,7 +21,6 @@ from __future__ import annotations
 from functools import lru_cache
 
 import numpy as np
-import scipy.signal
 import torch
 from torch import Tensor
 
@@ -30,6 +29,8 @@ from ..errors import ConfigError
 
 @lru_cache(maxsize=32)
 def _kernel(width: int, order: int) -> np.ndarray:
+    import scipy.signal  # imported here: scipy.signal costs ~0.3 s, which `emoconv predict` should not pay
+
     # use="dot": taps in time order, tap j multiplies frame i - width // 2 + j.
     return scipy.signal.savgol_coeffs(width, polyorder=order, deriv=order, use="dot")
 

@@ -29,7 +29,6 @@ from functools import lru_cache
 from typing import Sequence
 
 import numpy as np
-import scipy.fft
 import torch
 from torch import Tensor
 
@@ -89,6 +88,8 @@ def _mel_matrix(sample_rate: int, n_fft: int, n_mels: int, fmin: float, fmax: fl
 
 @lru_cache(maxsize=16)
 def _dct_matrix(n_mels: int, n_mfcc: int) -> Tensor:
+    import scipy.fft  # lazy: only MFCCs need it, and `emoconv predict` should start fast
+
     d = scipy.fft.dct(np.eye(n_mels), type=2, norm="ortho", axis=0)[:n_mfcc]  # (K, M)
     return torch.from_numpy(np.ascontiguousarray(d.T, dtype=np.float32))  # (M, K)
 
