@@ -26,6 +26,7 @@ from torch import nn
 
 from . import __version__
 from .config import from_dict, to_dict
+from .features.kinds import features_dict
 from .errors import BundleError
 
 FORMAT = "emoconv-bundle"
@@ -60,7 +61,7 @@ def save_bundle(path: str | Path, *, model: nn.Module, model_name: str, model_pa
     meta = {
         "format": FORMAT, "format_version": FORMAT_VERSION, "emoconv_version": __version__,
         "torch_version": torch.__version__, "model": model_name, "model_params": model_params,
-        "input_shape": list(input_shape), "labels": list(labels), "features": to_dict(features),
+        "input_shape": list(input_shape), "labels": list(labels), "features": features_dict(features),
         "input": to_dict(input_cfg), "frames": frames, "normalizer": norm_meta, "extra": extra or {},
     }
     tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent))
@@ -104,18 +105,25 @@ class Bundle:
 
     def predict_files(self, files: list[str | Path]) -> list[dict[str, Any]]:
         """Label and class probabilities for each audio file."""
-        from .features import extract_features
+        from .corpora.base import Utterance
+        from .features.kinds import extract_for, is_segmented
 
-        feats = extract_features(self.features, [Path(f) for f in files], cache=None)
-        return [self._predict_one(str(f), x) for f, x in zip(files, feats)]
+        utts = [Utterance(path=Path(f), speaker="predict", label="", corpus="predict") for f in files]
+        feats = extract_for(self.features, utts, cache=None)
+        segmented = is_segmented(self.features)
+        return [self._predict_one(str(f), x, segmented) for f, x in zip(files, feats)]
 
     @torch.no_grad()
-    def _predict_one(self, name: str, feat: torch.Tensor) -> dict[str, Any]:
+    def _predict_one(self, name: str, feat: torch.Tensor, segmented: bool = False) -> dict[str, Any]:
         from .features import aggregate_segments, pad_or_crop, segment
 
-        x = self.normalizer.transform(feat) if self.normalizer is not None else feat
-        mode = self.input_cfg.length
-        if mode == "pad":
+        x = feat
+        if self.normalizer is not None and self.normalizer.mode != "none":
+            x = self.normalizer.transform(feat)
+        mode = "segmented" if segmented else self.input_cfg.length
+        if mode == "segmented":
+            batch = x
+        elif mode == "pad":
             batch = pad_or_crop(x, int(self.meta["frames"]), self.input_cfg.pad_mode).unsqueeze(0)
         elif mode == "segment":
             batch = segment(x, self.input_cfg.segment_frames, self.input_cfg.segment_hop)
@@ -125,7 +133,7 @@ class Bundle:
         if getattr(self.model, "variable_length", False):
             kwargs["lengths"] = torch.tensor([batch.shape[2]] * batch.shape[0])
         probs = torch.softmax(self.model(batch, **kwargs), dim=1)
-        p = aggregate_segments(probs, self.input_cfg.aggregate) if mode == "segment" else probs[0]
+        p = aggregate_segments(probs, self.input_cfg.aggregate) if mode in ("segment", "segmented") else probs[0]
         p = [float(v) for v in p]
         best = int(np.argmax(p))
         return {"file": name, "label": self.labels[best],
@@ -137,8 +145,9 @@ def load_bundle(path: str | Path) -> Bundle:
     from safetensors import SafetensorError
     from safetensors.torch import load_file
 
-    from .features import FeatureConfig, Normalizer
+    from .features import Normalizer
     from .features.inputs import InputConfig
+    from .features.kinds import parse_features
     from .models import build_model
 
     path = Path(path)
@@ -162,7 +171,7 @@ def load_bundle(path: str | Path) -> Bundle:
     except (SafetensorError, OSError, ValueError) as exc:
         raise BundleError(f"{weights_path}: corrupted weights ({exc}); re-export the bundle") from None
     try:
-        features = from_dict(FeatureConfig, meta["features"], f"{meta_path}:features")
+        features = parse_features(meta["features"], f"{meta_path}:features")
         input_cfg = from_dict(InputConfig, meta["input"], f"{meta_path}:input")
         model = build_model(meta["model"], n_classes=len(meta["labels"]), input_shape=tuple(meta["input_shape"]),
                             **meta["model_params"])

@@ -19,6 +19,7 @@ import yaml
 from ..config import check, from_dict, to_dict
 from ..errors import ConfigError
 from ..features import FeatureConfig
+from ..features.kinds import features_dict, parse_features
 from ..features.inputs import InputConfig
 from ..protocol import ProtocolConfig
 from ..training import TrainConfig
@@ -45,13 +46,20 @@ class CorpusSpec:
 
 @dataclass(frozen=True)
 class ModelSpec:
-    """A model to train: registered name, a label for tables, parameters, and an optional sweep."""
+    """A model to train: registered name, a label for tables, parameters, and an optional sweep.
+
+    ``features`` / ``input`` / ``normalize`` override the recipe's for this model only (systems
+    whose baselines use other inputs: LLDs, raw waveforms, functionals).
+    """
 
     name: str
     label: str | None = None
     params: dict[str, Any] = field(default_factory=dict)
     sweep: dict[str, list[Any]] = field(default_factory=dict)
     group: str | None = None
+    features: dict[str, Any] = field(default_factory=dict)
+    input: dict[str, Any] = field(default_factory=dict)
+    normalize: str | None = None
 
     def variants(self) -> list["ModelSpec"]:
         """Expand ``sweep`` into one spec per combination of values (no sweep: itself)."""
@@ -76,7 +84,7 @@ class Recipe:
     name: str
     corpora: dict[str, CorpusSpec]
     models: tuple[ModelSpec, ...]
-    features: FeatureConfig = FeatureConfig()
+    features: Any = FeatureConfig()
     input: InputConfig = InputConfig()
     normalize: str = "global"
     protocol: ProtocolConfig = ProtocolConfig()
@@ -96,7 +104,9 @@ class Recipe:
               f"recipe.bundle must be none, all or first_fold (or true/false), got {self.bundle!r}")
 
     def to_dict(self) -> dict[str, Any]:
-        return to_dict(self)
+        out = to_dict(self)
+        out["features"] = features_dict(self.features)
+        return out
 
     def protocol_for(self, corpus: str) -> ProtocolConfig:
         """The protocol of ``corpus``: the recipe's, with the corpus's overrides applied."""
@@ -105,12 +115,21 @@ class Recipe:
             return self.protocol
         return from_dict(ProtocolConfig, {**to_dict(self.protocol), **overrides}, f"recipe.corpora.{corpus}.protocol")
 
-    def input_for(self, corpus: str) -> InputConfig:
-        """The input shaping of ``corpus``: the recipe's, with the corpus's overrides applied."""
-        overrides = self.corpora[corpus].input
+    def input_for(self, corpus: str, model: ModelSpec | None = None) -> InputConfig:
+        """Input shaping of ``corpus`` (and ``model``): the recipe's, with corpus then model overrides."""
+        overrides = {**self.corpora[corpus].input, **(model.input if model else {})}
         if not overrides:
             return self.input
         return from_dict(InputConfig, {**to_dict(self.input), **overrides}, f"recipe.corpora.{corpus}.input")
+
+    def features_for(self, model: ModelSpec | None = None) -> Any:
+        """Feature config of ``model``: its own ``features`` when given, else the recipe's."""
+        if model is not None and model.features:
+            return parse_features(model.features, f"recipe.models.{model.name}.features")
+        return self.features
+
+    def normalize_for(self, model: ModelSpec | None = None) -> str:
+        return (model.normalize if model is not None and model.normalize else None) or self.normalize
 
 
 def _set_path(tree: dict[str, Any], dotted: str, value: Any) -> None:
@@ -187,13 +206,19 @@ def build_recipe(tree: Mapping[str, Any], overrides: list[str] | None = None, wh
         raise ConfigError(f"{where}.models: expected a list of models")
     models = tuple(from_dict(ModelSpec, m, f"{where}.models.{i}") for i, m in enumerate(models_raw))
     rest = {k: v for k, v in tree.items() if k not in ("corpora", "models")}
-    sections = {"features": FeatureConfig, "input": InputConfig, "protocol": ProtocolConfig, "train": TrainConfig}
-    known = set(sections) | {"name", "normalize", "seeds", "report", "bundle", "description"}
+    sections = {"input": InputConfig, "protocol": ProtocolConfig, "train": TrainConfig}
+    known = set(sections) | {"features", "name", "normalize", "seeds", "report", "bundle", "description"}
     unknown = sorted(set(rest) - known)
     if unknown:
         raise ConfigError(f"{where}: unknown key(s) {', '.join(unknown)}; known keys: "
                           f"corpora, models, {', '.join(sorted(known))}")
     kwargs: dict[str, Any] = {k: from_dict(cls, rest.get(k), f"{where}.{k}") for k, cls in sections.items()}
+    kwargs["features"] = parse_features(rest.get("features"), f"{where}.features")
+    for i, m in enumerate(models):
+        if m.features:
+            parse_features(m.features, f"{where}.models.{i}.features")  # validate now, not mid-sweep
+        if m.normalize is not None and m.normalize not in ("global", "speaker", "utterance", "none"):
+            raise ConfigError(f"{where}.models.{i}.normalize must be global, speaker, utterance or none")
     if isinstance(rest.get("bundle"), bool):
         rest["bundle"] = "all" if rest["bundle"] else "none"
     for key, typ in (("name", str), ("normalize", str), ("report", dict), ("bundle", str), ("description", str)):

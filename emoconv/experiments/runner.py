@@ -23,6 +23,7 @@ from .. import __version__
 from ..config import to_dict
 from ..corpora import SHARED_LABELS, Utterance, load_corpus
 from ..errors import ConfigError
+from ..features.kinds import features_dict
 from ..fileio import stable_hash
 from .recipe import CorpusSpec, InputConfig, ModelSpec, Recipe
 
@@ -48,9 +49,9 @@ def run_key(recipe: Recipe, corpus: str, model: ModelSpec, fold: int, seed: int)
     """Hash of everything that affects one run's result."""
     parts = {
         "corpus": to_dict(recipe.corpora[corpus]),
-        "features": to_dict(recipe.features),
-        "input": to_dict(recipe.input),
-        "normalize": recipe.normalize,
+        "features": features_dict(recipe.features_for(model)),
+        "input": to_dict(recipe.input_for(corpus, model)),
+        "normalize": recipe.normalize_for(model),
         "protocol": to_dict(recipe.protocol),
         "model": to_dict(model),
         "train": {k: v for k, v in to_dict(recipe.train).items() if k not in ("progress", "eval_batch_size")},
@@ -68,7 +69,7 @@ class Workspace:
         self.recipe = recipe
         self.progress = progress
         self._utts: dict[str, list[Utterance]] = {}
-        self._feats: dict[str, list[torch.Tensor]] = {}
+        self._feats: dict[tuple[str, str], list[torch.Tensor]] = {}
         self._folds: dict[str, list[Any]] = {}
         from ..features import FeatureCache, default_cache_dir
 
@@ -100,14 +101,15 @@ class Workspace:
         present = {u.label for u in self.utterances(corpus)}
         return [lab for lab in SHARED_LABELS if lab in present]
 
-    def features(self, corpus: str) -> list[torch.Tensor]:
-        if corpus not in self._feats:
-            from ..features import extract_features
+    def features(self, corpus: str, cfg: Any = None) -> list[torch.Tensor]:
+        """Features of every utterance of ``corpus`` for feature config ``cfg`` (default: the recipe's)."""
+        from ..features.kinds import extract_for
 
-            paths = [u.path for u in self.utterances(corpus)]
-            self._feats[corpus] = extract_features(self.recipe.features, paths, cache=self.cache,
-                                                   progress=self.progress)
-        return self._feats[corpus]
+        cfg = cfg if cfg is not None else self.recipe.features
+        key = (corpus, stable_hash(features_dict(cfg)))
+        if key not in self._feats:
+            self._feats[key] = extract_for(cfg, self.utterances(corpus), cache=self.cache, progress=self.progress)
+        return self._feats[key]
 
     def folds(self, corpus: str) -> list[Any]:
         if corpus not in self._folds:
@@ -145,10 +147,17 @@ def variant_label(model: ModelSpec) -> str:
 
 # -- one run ---------------------------------------------------------------------------------
 
-def _shape_inputs(cfg: InputConfig, feats: list[torch.Tensor], corpus_max: int):
-    """Shape per-utterance features into model examples; returns (examples, groups, frames)."""
+def _shape_inputs(cfg: InputConfig, feats: list[torch.Tensor], corpus_max: int, segmented: bool):
+    """Shape per-utterance features into model examples; returns (examples, groups, frames).
+
+    ``groups[i]`` is the utterance of example ``i``. Segmented feature kinds (one tensor
+    ``(n_seg, ...)`` per utterance) give one example per segment, as does ``length: segment``.
+    """
     from ..features import pad_or_crop, segment
 
+    if segmented:
+        xs = [row for f in feats for row in f.unbind(0)]
+        return xs, np.repeat(np.arange(len(feats)), [f.shape[0] for f in feats]), None
     if cfg.length == "variable":
         return list(feats), np.arange(len(feats)), None
     if cfg.length == "pad":
@@ -177,6 +186,7 @@ def execute_run(recipe: Recipe, run: RunSpec, ws: Workspace, rundir: Path | None
     from dataclasses import replace
 
     from ..features import Normalizer
+    from ..features.kinds import is_segmented
     from ..models import build_model
     from ..protocol import classification_metrics
     from ..training import Examples, fit, n_parameters, predict_logits
@@ -188,40 +198,54 @@ def execute_run(recipe: Recipe, run: RunSpec, ws: Workspace, rundir: Path | None
     index = {lab: i for i, lab in enumerate(labels)}
     y_all = np.array([index[u.label] for u in utts])
     fold = ws.folds(run.corpus)[run.fold]
-    feats = ws.features(run.corpus)
+    feat_cfg = recipe.features_for(run.model)
+    segmented = is_segmented(feat_cfg)
+    feats = ws.features(run.corpus, feat_cfg)
     speakers = [u.speaker for u in utts]
 
-    norm = Normalizer(recipe.normalize).fit([feats[i] for i in fold.train], [speakers[i] for i in fold.train])
-    normed = norm.transform_many(feats, speakers)
-    corpus_max = max(int(f.shape[1]) for f in feats)
-    input_cfg = recipe.input_for(run.corpus)
-    xs, groups, frames = _shape_inputs(input_cfg, normed, corpus_max)
-
-    def part(idx: tuple[int, ...]) -> Examples:
-        sel = np.isin(groups, np.asarray(idx, dtype=np.int64))
-        rows = np.flatnonzero(sel)
-        return Examples([xs[r] for r in rows], y_all[groups[rows]], groups[rows])
-
-    train, val, test = part(fold.train), part(fold.val), part(fold.test)
-    input_shape = tuple(train.x[0].shape)
+    norm_mode = recipe.normalize_for(run.model)
+    norm = Normalizer(norm_mode).fit([feats[i] for i in fold.train], [speakers[i] for i in fold.train])
+    normed = norm.transform_many(feats, speakers) if norm_mode != "none" else list(feats)
+    input_cfg = recipe.input_for(run.corpus, run.model)
     torch.manual_seed(run.seed)
     cfg = replace(recipe.train, seed=run.seed)
     params = dict(run.model.params)
-
-    def build() -> torch.nn.Module:
-        return build_model(run.model.name, n_classes=len(labels), input_shape=input_shape, **params)
-
-    result = fit(build, train, val, cfg, n_classes=len(labels), progress=progress)
-    model = result.model
-    device = resolve_device(cfg.device)
-    usage = _track_usage(model, True)
-    test_logits = predict_logits(model, test, cfg.eval_batch_size, device)
-    usage = _track_usage(model, False) if usage is not None else None
-    probs = torch.softmax(torch.from_numpy(test_logits), 1).numpy()
+    n_classes = len(labels)
     test_utts = np.sort(np.asarray(fold.test, dtype=np.int64))  # the order part() yields
-    if input_cfg.length == "segment":
-        local = np.searchsorted(test_utts, test.group)
-        probs = _utterance_probs(probs, local, len(test_utts), input_cfg.aggregate)
+    device = resolve_device(cfg.device)
+
+    def select(idx: Any) -> list[int]:
+        return sorted(int(i) for i in idx)
+
+    corpus_max = max(int(f.shape[1]) for f in feats) if not segmented else 0
+    xs, groups, frames = _shape_inputs(input_cfg, normed, corpus_max, segmented)
+    input_shape = tuple(xs[0].shape)
+
+    def build() -> Any:
+        return build_model(run.model.name, n_classes=n_classes, input_shape=input_shape, **params)
+
+    probe = build()
+    usage = None
+    if not isinstance(probe, torch.nn.Module):  # an estimator: fit/predict_proba on per-utterance features
+        tr, va = select(fold.train), select(fold.val)
+        probe.fit([normed[i] for i in tr], y_all[tr], [normed[i] for i in va], y_all[va])
+        probs = np.asarray(probe.predict_proba([normed[i] for i in test_utts]), dtype=np.float32)
+        result, model, frames = None, probe, None
+    else:
+        def part(idx: tuple[int, ...]) -> Examples:
+            rows = np.flatnonzero(np.isin(groups, np.asarray(idx, dtype=np.int64)))
+            return Examples([xs[r] for r in rows], y_all[groups[rows]], groups[rows])
+
+        train, val, test = part(fold.train), part(fold.val), part(fold.test)
+        result = fit(build, train, val, cfg, n_classes=n_classes, progress=progress)
+        model = result.model
+        usage = _track_usage(model, True)
+        test_logits = predict_logits(model, test, cfg.eval_batch_size, device)
+        usage = _track_usage(model, False) if usage is not None else None
+        probs = torch.softmax(torch.from_numpy(test_logits), 1).numpy()
+        if segmented or input_cfg.length == "segment":
+            local = np.searchsorted(test_utts, test.group)
+            probs = _utterance_probs(probs, local, len(test_utts), input_cfg.aggregate)
     y_true = y_all[test_utts]
     y_pred = probs.argmax(1)
     metrics = classification_metrics(y_true, y_pred, labels)
@@ -233,23 +257,33 @@ def execute_run(recipe: Recipe, run: RunSpec, ws: Workspace, rundir: Path | None
         "labels": labels, "n_utterances": len(utts), "input_shape": list(input_shape),
         "metrics": metrics, "y_true": y_true.tolist(), "y_pred": y_pred.tolist(),
         "utterances": [utts[i].uid for i in test_utts],
-        "val": _chosen_val(result),
-        "hparams": result.hparams, "grid": result.grid, "best_epoch": result.best_epoch,
-        "epochs": result.epochs, "history": result.history, "epoch_time_mean_s": result.epoch_time_mean,
-        "n_params": n_parameters(model), "branch_usage": usage, "device": device,
-        "features": to_dict(recipe.features), "input": to_dict(input_cfg), "normalize": recipe.normalize,
+        "val": _chosen_val(result) if result else {},
+        "hparams": result.hparams if result else {}, "grid": result.grid if result else [],
+        "best_epoch": result.best_epoch if result else None, "epochs": result.epochs if result else 0,
+        "history": result.history if result else [],
+        "epoch_time_mean_s": result.epoch_time_mean if result else 0.0,
+        "n_params": n_parameters(model) if isinstance(model, torch.nn.Module) else _estimator_params(model),
+        "branch_usage": usage, "device": device,
+        "features": features_dict(feat_cfg), "input": to_dict(input_cfg), "normalize": norm_mode,
         "train": to_dict(cfg), "version": __version__, "duration_s": time.perf_counter() - t0,
     }
     wanted = recipe.bundle == "all" or (recipe.bundle == "first_fold" and run.fold == 0 and run.seed == recipe.seeds[0])
-    if wanted and rundir is not None:
+    if wanted and rundir is not None and isinstance(model, torch.nn.Module):
         from ..bundle import save_bundle
 
         save_bundle(Path(rundir) / "bundles" / run.key, model=model, model_name=run.model.name,
-                    model_params=params, input_shape=input_shape, labels=labels, features=recipe.features,
+                    model_params=params, input_shape=input_shape, labels=labels, features=feat_cfg,
                     input_cfg=input_cfg, frames=frames, normalizer=norm,
                     extra={"run_key": run.key, "corpus": run.corpus, "fold": run.fold, "metrics": metrics})
         record["bundle"] = str(Path("bundles") / run.key)
     return record
+
+
+def _estimator_params(est: Any) -> int:
+    """Parameter count of an estimator when it reports one (``n_parameters`` attribute or method)."""
+    n = getattr(est, "n_parameters", None)
+    n = n() if callable(n) else n
+    return int(n) if n is not None else 0
 
 
 def _chosen_val(result: Any) -> dict[str, float]:

@@ -32,6 +32,7 @@ from ..audio.io import load_audio
 from ..config import check
 from ..errors import AudioError, ConfigError
 from .cache import FeatureCache
+from .kinds import FEATURE_KINDS, FeatureKind
 from .shaping import splice
 
 #: Bump when the extraction changes in a way that invalidates cached LLDs.
@@ -137,3 +138,8 @@ def extract_lld(cfg: LLDConfig, paths: Sequence[str | os.PathLike[str]], cache: 
                 cache.put(cfg, p, hit)
         out.append(hit)
     return out
+
+
+LLDConfig.KIND = "lld"  # type: ignore[attr-defined]
+FEATURE_KINDS.register("lld")(FeatureKind(
+    LLDConfig, lambda cfg, utts, cache, progress: extract_lld(cfg, [u.path for u in utts], cache, progress)))

@@ -24,7 +24,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Sequence
+from typing import Any, Sequence
 
 import numpy as np
 import torch
@@ -35,6 +35,7 @@ from ..audio.io import load_audio
 from ..config import check
 from ..errors import AudioError
 from .cache import FeatureCache
+from .kinds import FEATURE_KINDS, FeatureKind
 from .config import FeatureConfig
 from .spectral import compute_features
 
@@ -272,3 +273,23 @@ def stack_segments(items: Sequence[Tensor]) -> tuple[Tensor, Tensor]:
     x = torch.cat(list(items)) if items else torch.zeros(0)
     owner = torch.repeat_interleave(torch.arange(len(items)), torch.tensor([len(t) for t in items], dtype=torch.long))
     return x, owner
+
+
+@dataclass(frozen=True)
+class WaveformConfig(VolumeConfig):
+    """Raw gain-normalised 2 s waveform segments ``(n_seg, 1, samples)`` (the 1D-CNN-LSTM input)."""
+
+    KIND = "waveform"
+
+
+VolumeConfig.KIND = "volume"  # type: ignore[attr-defined]
+
+
+def _extract_kind(cfg: VolumeConfig, utterances: Sequence[Any], cache: FeatureCache | None,
+                  progress: bool) -> list[Tensor]:
+    return extract_segments(cfg, [u.path for u in utterances], [u.speaker for u in utterances], cache,
+                            kind=type(cfg).KIND, progress=progress)  # type: ignore[attr-defined]
+
+
+FEATURE_KINDS.register("volume")(FeatureKind(VolumeConfig, _extract_kind, segmented=True))
+FEATURE_KINDS.register("waveform")(FeatureKind(WaveformConfig, _extract_kind, segmented=True))

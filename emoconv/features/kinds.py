@@ -1,0 +1,117 @@
+"""Feature kinds: one registry from a recipe's ``features.kind`` to its config class and extractor.
+
+Frame features (``stft``, ``logmel``, ``mfcc``) give one ``(C, T, F)`` tensor per
+utterance. Other systems register their own kinds here (spectro-temporal volumes,
+raw waveform segments, frame LLDs, openSMILE functionals). A *segmented* kind gives
+``(n_segments, *example_shape)`` per utterance: every segment is one training example
+and test utterances are scored from their segments' posteriors.
+
+>>> cfg = parse_features({"kind": "logmel", "n_mels": 16})
+>>> type(cfg).__name__, features_dict(cfg)["kind"]
+('FeatureConfig', 'logmel')
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Callable, Sequence
+
+from ..config import from_dict, to_dict
+from ..errors import ConfigError
+from ..registry import Registry
+
+Extractor = Callable[[Any, Sequence[Any], Any, bool], list]
+
+
+@dataclass(frozen=True)
+class FeatureKind:
+    """How one kind is configured and extracted.
+
+    ``config`` is the dataclass; ``kind_field`` says whether the dataclass itself has a
+    ``kind`` field (FeatureConfig does); ``extract(cfg, utterances, cache, progress)``
+    returns one tensor per utterance; ``segmented`` as in the module docstring.
+    """
+
+    config: type
+    extract: Extractor
+    segmented: bool = False
+    kind_field: bool = False
+
+
+FEATURE_KINDS: Registry[FeatureKind] = Registry("feature kind")
+_LOADED = False
+
+
+def _load() -> None:
+    """Import the modules that register kinds (late, so importing features stays light)."""
+    global _LOADED
+    if _LOADED:
+        return
+    _LOADED = True
+    import importlib
+
+    for mod in ("volumes", "lld", "functionals"):
+        try:
+            importlib.import_module(f"{__package__}.{mod}")
+        except ImportError:  # an optional extractor whose dependency is absent
+            continue
+
+
+def kind_of(cfg: Any) -> str:
+    """The kind name of a feature config object."""
+    return getattr(cfg, "kind", None) or getattr(type(cfg), "KIND", type(cfg).__name__)
+
+
+def get_kind(name: str) -> FeatureKind:
+    if name not in FEATURE_KINDS:
+        _load()
+    return FEATURE_KINDS.get(name)
+
+
+def parse_features(data: Any, where: str = "features") -> Any:
+    """Build the config object of a ``features`` mapping (``kind`` picks the class; default logmel)."""
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        raise ConfigError(f"{where}: expected a mapping of settings")
+    data = dict(data)
+    name = data.get("kind", "logmel")
+    if not isinstance(name, str):
+        raise ConfigError(f"{where}.kind: expected a name, got {name!r}")
+    try:
+        kind = get_kind(name)
+    except ConfigError as exc:
+        raise ConfigError(f"{where}.kind: {exc}") from None
+    if not kind.kind_field:
+        data.pop("kind", None)
+    return from_dict(kind.config, data, where)
+
+
+def features_dict(cfg: Any) -> dict[str, Any]:
+    """JSON form of a feature config, always with its ``kind`` (inverse of :func:`parse_features`)."""
+    return {**to_dict(cfg), "kind": kind_of(cfg)}
+
+
+def extract_for(cfg: Any, utterances: Sequence[Any], cache: Any = None, progress: bool = False) -> list:
+    """Features of ``utterances`` (objects with ``path`` and ``speaker``) for any registered kind."""
+    return get_kind(kind_of(cfg)).extract(cfg, utterances, cache, progress)
+
+
+def is_segmented(cfg: Any) -> bool:
+    return get_kind(kind_of(cfg)).segmented
+
+
+def _frames(cfg: Any, utterances: Sequence[Any], cache: Any, progress: bool) -> list:
+    from .extract import extract_features
+
+    return extract_features(cfg, [u.path for u in utterances], cache=cache, progress=progress)
+
+
+def _register_frames() -> None:
+    from .config import FeatureConfig
+
+    for name in ("stft", "logmel", "mfcc"):
+        FEATURE_KINDS.register(name)(FeatureKind(FeatureConfig, _frames, kind_field=True))
+
+
+_register_frames()

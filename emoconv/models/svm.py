@@ -1,0 +1,208 @@
+"""SVM baseline on utterance-level functionals (the convolution-type study's Table 3).
+
+C.-W. Huang and S. S. Narayanan (arXiv:1706.02901, Sec. 4.1 and 6.1) train scikit-learn SVMs
+with linear, polynomial and RBF kernels on openSMILE challenge feature sets, after speaker
+standardisation (every feature z-normalised per speaker, as recommended by Eyben et al.'s
+benchmark of the challenge sets) and with class weighting, evaluated by leave-one-speaker-out
+and on a fixed 70:10:20 speaker partition.
+
+:class:`SVMClassifier` follows the toolkit's estimator convention
+(``fit(train, y_train, val, y_val) -> self``, ``predict_proba(feats) -> (N, K)``) with optional
+``*_speakers`` arguments for the per-speaker standardisation; it is registered in
+:data:`emoconv.models.MODELS` as ``"svm"``. ``predict_proba`` is the softmax of scikit-learn's
+one-vs-rest decision values (argmax = the SVC's own prediction), not Platt-calibrated
+probabilities: calibration would cost a 5-fold internal cross-validation per fit.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Sequence
+
+import numpy as np
+from sklearn.metrics import recall_score
+from sklearn.preprocessing import StandardScaler
+from sklearn.svm import SVC
+
+from ..config import check
+from ..errors import ConfigError, ProtocolError
+from . import MODELS
+
+__all__ = ["SVMClassifier", "build_svm", "evaluate_folds", "speaker_standardize", "unweighted_accuracy"]
+
+KERNELS = ("linear", "poly", "rbf")
+
+
+def unweighted_accuracy(y_true: Sequence[int], y_pred: Sequence[int]) -> float:
+    """UA: mean recall over the classes present in ``y_true``."""
+    y_true = np.asarray(y_true)
+    present = np.unique(y_true)
+    return float(recall_score(y_true, np.asarray(y_pred), labels=present, average="macro", zero_division=0))
+
+
+def speaker_standardize(x: np.ndarray, speakers: Sequence[str], eps: float = 1e-8) -> np.ndarray:
+    """Z-normalise every column of ``x (N, D)`` within each speaker's rows; returns float32.
+
+    Uses only the features (no labels), so test speakers are normalised with their own
+    statistics. Columns constant within a speaker become 0.
+    """
+    x = np.asarray(x, dtype=np.float64)
+    spk = np.asarray(list(speakers))
+    if x.ndim != 2 or spk.shape != (x.shape[0],):
+        raise ConfigError(f"speaker standardisation needs x (N, D) and N speakers; got {x.shape} and {spk.shape}")
+    out = np.empty_like(x)
+    for s in np.unique(spk):
+        rows = spk == s
+        mu = x[rows].mean(0)
+        sd = x[rows].std(0)
+        out[rows] = (x[rows] - mu) / np.where(sd > eps, sd, 1.0)
+        out[np.ix_(rows, sd <= eps)] = 0.0
+    return out.astype(np.float32)
+
+
+def _as_matrix(feats: Any) -> np.ndarray:
+    if isinstance(feats, np.ndarray):
+        x = feats
+    else:
+        x = np.stack([np.asarray(f.detach().cpu() if hasattr(f, "detach") else f, dtype=np.float32).reshape(-1)
+                      for f in feats])
+    if x.ndim != 2:
+        x = x.reshape(x.shape[0], -1)
+    return np.asarray(x, dtype=np.float64)
+
+
+class SVMClassifier:
+    """Speaker-standardised, class-weighted SVC over utterance feature vectors.
+
+    Args:
+        n_classes: ``K``; ``predict_proba`` always returns ``K`` columns (0 for classes unseen in training).
+        kernel: ``"linear"``, ``"poly"`` or ``"rbf"``. degree, gamma: scikit-learn SVC settings.
+        C: one value, or a sequence searched on the validation set (best UA; ties -> smaller C).
+        standardize: ``"speaker"`` (needs ``*_speakers`` arguments), ``"global"`` (training
+            mean/std) or ``"none"``.
+        class_weight: ``"balanced"`` (the paper's class weighting) or ``None``.
+    """
+
+    def __init__(self, n_classes: int, kernel: str = "linear", C: float | Sequence[float] = 1.0,
+                 degree: int = 3, gamma: str | float = "scale", standardize: str = "speaker",
+                 class_weight: str | None = "balanced", max_iter: int = -1) -> None:
+        check(kernel in KERNELS, f"svm.kernel={kernel!r}: use one of {', '.join(KERNELS)}")
+        check(standardize in ("speaker", "global", "none"),
+              f"svm.standardize={standardize!r}: use 'speaker', 'global' or 'none'")
+        check(class_weight in ("balanced", None), f"svm.class_weight={class_weight!r}: use 'balanced' or null")
+        grid = tuple(float(c) for c in (C if isinstance(C, (list, tuple)) else (C,)))
+        check(len(grid) > 0 and all(c > 0 for c in grid), f"svm.C={C!r}: values must be positive")
+        check(n_classes >= 2, f"svm n_classes={n_classes}: need at least 2 classes")
+        self.n_classes, self.kernel, self.C_grid = int(n_classes), kernel, grid
+        self.degree, self.gamma, self.standardize = int(degree), gamma, standardize
+        self.class_weight, self.max_iter = class_weight, int(max_iter)
+        self.scaler_: StandardScaler | None = None
+        self.svc_: SVC | None = None
+        self.C_: float | None = None
+        self.val_scores_: dict[float, float] = {}
+
+    def _prep(self, feats: Any, speakers: Sequence[str] | None, fit: bool) -> np.ndarray:
+        x = _as_matrix(feats)
+        if self.standardize == "speaker":
+            if speakers is None:
+                raise ConfigError("svm standardize='speaker' needs the speakers of every set "
+                                  "(train_speakers=, val_speakers=, speakers=); or use standardize='global'")
+            return speaker_standardize(x, speakers).astype(np.float64)
+        if self.standardize == "global":
+            if fit:
+                self.scaler_ = StandardScaler().fit(x)
+            assert self.scaler_ is not None
+            return self.scaler_.transform(x)
+        return x
+
+    def _svc(self, C: float) -> SVC:
+        return SVC(C=C, kernel=self.kernel, degree=self.degree, gamma=self.gamma,
+                   class_weight=self.class_weight, decision_function_shape="ovr", max_iter=self.max_iter)
+
+    def fit(self, train_feats: Any, y_train: Sequence[int], val_feats: Any = None, y_val: Sequence[int] | None = None,
+            train_speakers: Sequence[str] | None = None, val_speakers: Sequence[str] | None = None) -> "SVMClassifier":
+        """Fit on the training set; with several ``C`` values pick the best validation UA first."""
+        x = self._prep(train_feats, train_speakers, fit=True)
+        y = np.asarray(y_train, dtype=np.int64)
+        if len(np.unique(y)) < 2:
+            raise ProtocolError("svm: the training partition holds a single class; a classifier needs two or more")
+        if y.min() < 0 or y.max() >= self.n_classes:
+            raise ConfigError(f"svm: labels must be in [0, {self.n_classes}), got {y.min()}..{y.max()}")
+        best_c = self.C_grid[0]
+        if len(self.C_grid) > 1:
+            if val_feats is None or y_val is None:
+                raise ConfigError("svm: a C grid needs a validation set (val_feats, y_val)")
+            xv = self._prep(val_feats, val_speakers, fit=False)
+            for c in self.C_grid:
+                pred = self._svc(c).fit(x, y).predict(xv)
+                self.val_scores_[c] = unweighted_accuracy(y_val, pred)
+            best_c = max(self.C_grid, key=lambda c: (self.val_scores_[c], -c))
+        self.C_ = best_c
+        self.svc_ = self._svc(best_c).fit(x, y)
+        return self
+
+    def decision_scores(self, feats: Any, speakers: Sequence[str] | None = None) -> np.ndarray:
+        """One-vs-rest decision values ``(N, K)``; ``-inf`` for classes absent from training."""
+        if self.svc_ is None:
+            raise ConfigError("svm: call fit() before predicting")
+        d = self.svc_.decision_function(self._prep(feats, speakers, fit=False))
+        classes = self.svc_.classes_
+        if d.ndim == 1:  # binary: sklearn returns the score of classes_[1]
+            d = np.stack([-d, d], axis=1)
+        out = np.full((d.shape[0], self.n_classes), -np.inf)
+        out[:, classes] = d
+        return out
+
+    def predict_proba(self, feats: Any, speakers: Sequence[str] | None = None) -> np.ndarray:
+        """Softmax of the decision values, ``(N, K)`` rows summing to 1 (scores, not calibrated)."""
+        d = self.decision_scores(feats, speakers)
+        e = np.exp(d - d.max(1, keepdims=True))
+        return e / e.sum(1, keepdims=True)
+
+    def predict(self, feats: Any, speakers: Sequence[str] | None = None) -> np.ndarray:
+        return self.decision_scores(feats, speakers).argmax(1)
+
+
+def evaluate_folds(x: np.ndarray, y: Sequence[int], speakers: Sequence[str], folds: Sequence[Any],
+                   n_classes: int, **params: Any) -> dict[str, Any]:
+    """Train/test an :class:`SVMClassifier` on every fold (objects with ``train``/``val``/``test`` indices,
+    e.g. :class:`emoconv.protocol.Fold` from ``ProtocolConfig(kind="loso")`` or a 70:10:20 split).
+
+    Returns ``{"fold_ua": [...], "ua_mean", "ua_std", "pooled_ua", "C": [...], "y_true", "y_pred"}``
+    (pooled = UA over all folds' test predictions together, the usual LOSO figure). Raises
+    :class:`ProtocolError` when a fold's test speakers also appear in its training partition.
+    """
+    x = _as_matrix(x)
+    y = np.asarray(y, dtype=np.int64)
+    spk = np.asarray(list(speakers))
+    uas, cs, yt, yp = [], [], [], []
+    for k, fold in enumerate(folds):
+        tr, te = np.asarray(fold.train, dtype=np.int64), np.asarray(fold.test, dtype=np.int64)
+        va = np.asarray(getattr(fold, "val", ()) or (), dtype=np.int64)
+        shared = set(spk[tr]) & set(spk[te])
+        if shared:
+            raise ProtocolError(f"fold {k}: speaker(s) {sorted(shared)[:3]} in both train and test; "
+                                "use a speaker-independent protocol")
+        model = SVMClassifier(n_classes, **params)
+        has_val = va.size > 0
+        model.fit(x[tr], y[tr], x[va] if has_val else None, y[va] if has_val else None,
+                  train_speakers=spk[tr], val_speakers=spk[va] if has_val else None)
+        pred = model.predict(x[te], speakers=spk[te])
+        uas.append(unweighted_accuracy(y[te], pred))
+        cs.append(model.C_)
+        yt.append(y[te])
+        yp.append(pred)
+    if not uas:
+        raise ProtocolError("svm evaluation: no folds given")
+    y_true, y_pred = np.concatenate(yt), np.concatenate(yp)
+    return {"fold_ua": uas, "ua_mean": float(np.mean(uas)), "ua_std": float(np.std(uas)),
+            "pooled_ua": unweighted_accuracy(y_true, y_pred), "C": cs, "y_true": y_true, "y_pred": y_pred}
+
+
+@MODELS.register("svm")
+def build_svm(n_classes: int, input_shape: tuple[int, ...] = (), **params: Any) -> SVMClassifier:
+    """Registered builder: ``params`` = kernel, C, degree, gamma, standardize, class_weight, max_iter."""
+    known = {"kernel", "C", "degree", "gamma", "standardize", "class_weight", "max_iter"}
+    unknown = sorted(set(params) - known)
+    if unknown:
+        raise ConfigError(f"svm: unknown parameter(s) {', '.join(unknown)}; known: {', '.join(sorted(known))}")
+    return SVMClassifier(n_classes, **params)
