@@ -16,6 +16,22 @@ class TrainConfig:
     The grid point with the best ``select_by`` on validation wins (ties: lower
     validation loss). Early stopping watches validation loss with ``patience`` and
     restores the best epoch's weights.
+
+    ``amp`` trains with mixed precision (float16 autocast and a gradient scaler) when
+    the run is on a CUDA device; on CPU it is a no-op (training stays float32, so CPU
+    results do not depend on it). Validation and test scoring stay float32.
+
+    Schedules and stopping (the multi-dilated CNN recipes, Sci. Rep. 15:8254, 2025):
+    ``lr_schedule: cyclic`` is Smith's triangular CLR (:func:`emoconv.training.clr.cyclic_lr`)
+    stepped once per batch between ``lr_min`` and ``lr_max`` (unset: ``lr_max`` = the grid's
+    ``lr``, ``lr_min`` = ``lr_max / 10``), half a cycle every ``clr_step_epochs`` epochs of
+    batches; ``lr_range_test: true`` picks both bounds with
+    :func:`emoconv.training.clr.lr_range_test` on the training partition first (``lr_range_steps``
+    batches from ``lr_range_start`` to ``lr_range_end``) and records them in the grid results.
+    ``early_stop_on`` is the validation figure early stopping watches (``val_loss``: lowest
+    loss; ``val_ua``: highest UA, the paper's choice). ``class_weighted`` weighs the loss by
+    ``r_c = alpha N / N_c`` (:func:`emoconv.training.losses.class_weights`; ``class_weight_alpha``
+    unset = ``1 / K``); a class without training examples is then a ProtocolError.
     """
 
     lr: float = 1e-3
@@ -33,6 +49,16 @@ class TrainConfig:
     eval_batch_size: int = 64
     progress: bool = True
     lr_schedule: str = "none"
+    amp: bool = False
+    lr_min: float | None = None
+    lr_max: float | None = None
+    clr_step_epochs: float = 1.0
+    lr_range_test: bool = False
+    lr_range_steps: int = 100
+    lr_range_start: float = 1e-6
+    lr_range_end: float = 1.0
+    early_stop_on: str = "val_loss"
+    class_weight_alpha: float | None = None
 
     def __post_init__(self) -> None:
         check(self.lr > 0, f"train.lr must be > 0, got {self.lr}")
@@ -48,6 +74,33 @@ class TrainConfig:
               f"train.device must be auto, cpu or cuda[:N], got {self.device!r}")
         check(self.lr_schedule in ("none", "cyclic"),
               f"train.lr_schedule must be none or cyclic, got {self.lr_schedule!r}")
+        self._check_schedule()
+
+    def _check_schedule(self) -> None:
+        """Validate the CLR, range-test, early-stopping and class-weight settings."""
+        cyclic = self.lr_schedule == "cyclic"
+        for name in ("lr_min", "lr_max", "lr_range_test"):
+            check(cyclic or not getattr(self, name), f"train.{name} needs train.lr_schedule: cyclic")
+        check(self.lr_min is None or self.lr_min > 0, f"train.lr_min must be > 0, got {self.lr_min}")
+        check(self.lr_max is None or self.lr_max > 0, f"train.lr_max must be > 0, got {self.lr_max}")
+        top = self.lr_max if self.lr_max is not None else min(self.lr_grid or (self.lr,))
+        check(self.lr_min is None or self.lr_min < top,
+              f"train.lr_min ({self.lr_min}) must be below the CLR maximum ({top}: train.lr_max, else train.lr)")
+        check(not (self.lr_max is not None and self.lr_grid),
+              "train.lr_max and train.lr_grid both set the CLR maximum; keep one")
+        check(not (self.lr_range_test and (self.lr_min is not None or self.lr_max is not None or self.lr_grid)),
+              "train.lr_range_test picks the CLR bounds itself; drop train.lr_min, lr_max and lr_grid")
+        check(self.clr_step_epochs > 0, f"train.clr_step_epochs must be > 0, got {self.clr_step_epochs}")
+        check(self.lr_range_steps >= 2, f"train.lr_range_steps must be >= 2, got {self.lr_range_steps}")
+        check(0 < self.lr_range_start < self.lr_range_end,
+              f"train.lr_range_start/lr_range_end: need 0 < start < end, got {self.lr_range_start}, "
+              f"{self.lr_range_end}")
+        check(self.early_stop_on in ("val_loss", "val_ua"),
+              f"train.early_stop_on must be val_loss or val_ua, got {self.early_stop_on!r}")
+        check(self.class_weight_alpha is None or self.class_weight_alpha > 0,
+              f"train.class_weight_alpha must be > 0 (or unset for 1/K), got {self.class_weight_alpha}")
+        check(self.class_weighted or self.class_weight_alpha is None,
+              "train.class_weight_alpha needs train.class_weighted: true")
 
     def grid(self) -> list[dict[str, float]]:
         """Hyperparameter points to try: the product of the lr and weight-decay grids."""

@@ -9,10 +9,15 @@ shape ``(C, T, F)`` for most models, variable ``T`` for models that declare
 * ``model.needs_labels`` -> during training ``model(x, ..., labels=y)`` (margin heads);
 * optional hooks of the MTS layers (reference-mode kernel averaging once per epoch,
   penalty terms added to the loss) are called when the model has them.
+
+``train.lr_schedule: cyclic`` steps a triangular CLR once per batch (bounds from the settings or
+from a learning-rate range test on the training partition, recorded in :attr:`FitResult.grid`);
+``train.early_stop_on`` picks the validation figure early stopping watches.
 """
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import math
 import time
@@ -102,10 +107,43 @@ def _forward(model: nn.Module, x: torch.Tensor, lengths: torch.Tensor | None,
 
 
 def class_weights(y: np.ndarray, n_classes: int) -> torch.Tensor:
-    """Inverse-frequency weights N / (K * N_c), 0 for absent classes."""
-    counts = np.bincount(y, minlength=n_classes).astype(np.float64)
-    w = np.where(counts > 0, len(y) / (n_classes * np.maximum(counts, 1)), 0.0)
-    return torch.tensor(w, dtype=torch.float32)
+    """Inverse-frequency weights N / (K * N_c), 0 for absent classes.
+
+    The formula is :func:`emoconv.training.losses.class_weights` with ``alpha = 1 / K``, applied to
+    the classes present (the trainer itself calls that function, which rejects absent classes).
+    """
+    from .losses import class_weights as weights_of
+
+    y = np.asarray(y, dtype=np.int64)
+    present = np.unique(y)
+    w = torch.zeros(n_classes, dtype=torch.float32)
+    w[torch.from_numpy(present)] = weights_of(np.searchsorted(present, y), len(present), alpha=1.0 / n_classes)
+    return w
+
+
+def _clr_bounds(model: nn.Module, train: Examples, cfg: TrainConfig, lr: float, weight_decay: float,
+                weight: torch.Tensor | None, device: str) -> dict[str, Any]:
+    """CLR ``(lr_min, lr_max)``: from the settings, or from a range test on the training partition."""
+    if not cfg.lr_range_test:
+        top = cfg.lr_max if cfg.lr_max is not None else lr
+        low = cfg.lr_min if cfg.lr_min is not None else top / 10
+        return {"lr_min": low, "lr_max": top, "lr_bounds_from": "settings"}
+    from .clr import lr_range_test
+
+    rng = np.random.default_rng([cfg.seed, 7])
+    batches = [(x, lens, y) for x, lens, y, _ in iterate_batches(train, cfg.batch_size, _is_variable(model), True, rng)]
+
+    def loss_fn(m: nn.Module, batch: Any) -> torch.Tensor:
+        x, lens, y = batch
+        y = y.to(device)
+        logits = _forward(m, x.to(device), None if lens is None else lens.to(device), y)
+        return F.cross_entropy(logits.float(), y, weight=weight)
+
+    res = lr_range_test(model, batches, lr_start=cfg.lr_range_start, lr_end=cfg.lr_range_end,
+                        steps=cfg.lr_range_steps, loss_fn=loss_fn,
+                        optimizer=lambda p, r: torch.optim.Adam(p, lr=r, weight_decay=weight_decay))
+    low, top = res.suggested
+    return {"lr_min": low, "lr_max": top, "lr_bounds_from": "range_test", "lr_range_batches": len(res.lrs)}
 
 
 @torch.no_grad()
@@ -156,37 +194,58 @@ def train_one(
     lr: float,
     weight_decay: float,
     progress: Any = None,
+    info: dict[str, Any] | None = None,
 ) -> tuple[nn.Module, int, list[dict[str, float]]]:
-    """Train one model at one hyperparameter point; return (best model, best epoch, history)."""
+    """Train one model at one hyperparameter point; return (best model, best epoch, history).
+
+    ``info``, when given, receives the CLR bounds used (``lr_min``, ``lr_max``, ``lr_bounds_from``).
+    """
     device = resolve_device(cfg.device)
     torch.manual_seed(cfg.seed)
     rng = np.random.default_rng(cfg.seed)
     model = build().to(device)
     opt = torch.optim.Adam(model.parameters(), lr=lr, weight_decay=weight_decay)
+    weight = None
+    if cfg.class_weighted:
+        from .losses import class_weights as weights_of
+
+        weight = weights_of(train.y, n_classes, cfg.class_weight_alpha).to(device)
     scheduler = None
     if cfg.lr_schedule == "cyclic":
-        from .clr import cyclic_scheduler
+        from .clr import cyclic_lr
 
-        scheduler = cyclic_scheduler(opt, n_train=len(train), batch_size=cfg.batch_size,
-                                     base_lr=lr / 10, max_lr=lr)
-    weight = class_weights(train.y, n_classes).to(device) if cfg.class_weighted else None
+        bounds = _clr_bounds(model, train, cfg, lr, weight_decay, weight, device)
+        if info is not None:
+            info.update(bounds)
+        scheduler = cyclic_lr(opt, bounds["lr_min"], bounds["lr_max"], n_train=len(train),
+                              batch_size=cfg.batch_size, epochs_per_step=cfg.clr_step_epochs)
     variable = _is_variable(model)
-    best_loss, best_state, best_epoch, bad = math.inf, None, 0, 0
+    use_amp = cfg.amp and device.startswith("cuda")  # mixed precision on CUDA only; on CPU a no-op
+    scaler = torch.amp.GradScaler("cuda") if use_amp else None
+    best_score, best_state, best_epoch, bad = -math.inf, None, 0, 0
     history: list[dict[str, float]] = []
     for epoch in range(1, cfg.max_epochs + 1):
+        if hasattr(train, "new_epoch"):  # examples redrawn per epoch (noisy copies: emoconv.experiments.augment)
+            train.new_epoch(epoch)
         model.train()
         t0 = time.perf_counter()
         total, count = 0.0, 0
         for x, lens, y, _ in iterate_batches(train, cfg.batch_size, variable, True, rng):
             x, y = x.to(device), y.to(device)
-            logits = _forward(model, x, None if lens is None else lens.to(device), y)
-            loss = F.cross_entropy(logits, y, weight=weight)
-            penalty = _call_hook(model, "penalty_loss")
-            if isinstance(penalty, torch.Tensor):
-                loss = loss + penalty
+            with torch.autocast("cuda", dtype=torch.float16) if use_amp else contextlib.nullcontext():
+                logits = _forward(model, x, None if lens is None else lens.to(device), y)
+                loss = F.cross_entropy(logits.float(), y, weight=weight)
+                penalty = _call_hook(model, "penalty_loss")
+                if isinstance(penalty, torch.Tensor):
+                    loss = loss + penalty
             opt.zero_grad(set_to_none=True)
-            loss.backward()
-            opt.step()
+            if scaler is None:
+                loss.backward()
+                opt.step()
+            else:
+                scaler.scale(loss).backward()
+                scaler.step(opt)
+                scaler.update()
             if scheduler is not None:
                 scheduler.step()
             total += float(loss.detach()) * len(y)
@@ -195,14 +254,16 @@ def train_one(
         train_time = time.perf_counter() - t0
         val_loss, val_acc, val_ua = _evaluate(model, val, cfg.eval_batch_size, device, weight)
         history.append({"epoch": epoch, "train_loss": total / max(count, 1), "val_loss": val_loss,
-                        "val_accuracy": val_acc, "val_ua": val_ua, "time_s": train_time})
+                        "val_accuracy": val_acc, "val_ua": val_ua, "time_s": train_time,
+                        "lr": float(opt.param_groups[0]["lr"])})
         if progress is not None:
             progress.set_postfix(epoch=epoch, val_loss=f"{val_loss:.3f}", val_ua=f"{val_ua:.3f}", refresh=False)
             progress.update(0)
         if not math.isfinite(val_loss):
             break
-        if val_loss < best_loss - cfg.min_delta:
-            best_loss, best_epoch, bad = val_loss, epoch, 0
+        score = val_ua if cfg.early_stop_on == "val_ua" else -val_loss
+        if score > best_score + cfg.min_delta:
+            best_score, best_epoch, bad = score, epoch, 0
             best_state = copy.deepcopy(model.state_dict())
         else:
             bad += 1
@@ -230,14 +291,15 @@ def fit(
     trials: list[dict[str, Any]] = []
     best: tuple[tuple[float, float], nn.Module, dict[str, float], int, list[dict[str, float]]] | None = None
     for point in cfg.grid():
+        info: dict[str, Any] = {}
         model, best_epoch, history = train_one(build, train, val, cfg, n_classes, point["lr"],
-                                               point["weight_decay"], progress)
+                                               point["weight_decay"], progress, info)
         at_best = history[best_epoch - 1] if best_epoch else history[-1]
         score = -at_best["val_loss"] if cfg.select_by == "val_loss" else at_best[cfg.select_by]
         key = (score, -at_best["val_loss"])
         trials.append({**point, "best_epoch": best_epoch, "epochs": len(history),
                        "val_loss": at_best["val_loss"], "val_ua": at_best["val_ua"],
-                       "val_accuracy": at_best["val_accuracy"]})
+                       "val_accuracy": at_best["val_accuracy"], **info})
         if best is None or key > best[0]:
             best = (key, model, point, best_epoch, history)
     assert best is not None

@@ -1,0 +1,359 @@
+"""Multi-time-scale (MTS) convolution: one shared kernel matched at several time scales.
+
+From Guizzo, Weyde & Leveson, "Multi-Time-Scale Convolution for Emotion Recognition from Speech Audio
+Signals", ICASSP 2020 (building on Kanazawa et al., "Locally scale-invariant convolutional neural
+networks", 2014). Layout: input ``(B, C_in, T, F)`` (time before frequency) and ``kernel_size`` given as
+``[time, frequency]`` as in the paper, e.g. ``(10, 5)``.
+
+For every scale ``s`` the kernel is resampled along time by linear interpolation (PyTorch's half-pixel
+convention, new length ``floor(k_t * s)``); every branch convolves the same input; each branch output is
+resampled (linearly) to the unscaled branch's output shape, the shape ``nn.Conv2d`` gives; the merge is a
+max over scales at each point. The resampled kernels are differentiable functions of the one shared
+weight, so every branch's gradient reaches it. Parameters: exactly those of ``nn.Conv2d`` (``weight``,
+``bias``), except in the opt-in ``mode="reference"`` (see :class:`MTSConv2d`).
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Sequence
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from ..config import check
+from ..errors import ConfigError
+
+__all__ = [
+    "MTSConv2d", "PAPER_SCALE_SETS", "mts_layers", "mts_usage", "track_mts_usage",
+    "average_reference_kernels", "penalty_loss",
+]
+
+#: The eleven scale sets of the paper, in its order (3, 5 and 7 branches).
+PAPER_SCALE_SETS: tuple[tuple[float, ...], ...] = (
+    (0.25, 1.0, 4.0), (0.5, 1.0, 2.0), (0.7, 1.0, 1.428), (0.8, 1.0, 1.25), (0.9, 1.0, 1.111),
+    (0.95, 1.0, 1.053), (0.25, 0.5, 1.0, 2.0, 4.0), (0.5, 0.7, 1.0, 1.428, 2.0),
+    (0.8, 0.9, 1.0, 1.111, 1.25), (0.25, 0.5, 0.7, 1.0, 1.428, 2.0, 4.0),
+    (0.7, 0.8, 0.9, 1.0, 1.111, 1.25, 1.428),
+)
+
+_STRATEGIES = ("kernel", "input", "auto")
+_MODES = ("shared", "reference")
+_PENALTY_KINDS = ("scale", "loss")
+
+
+def _pair(v: int | Sequence[int]) -> tuple[int, int]:
+    return (int(v), int(v)) if isinstance(v, int) else (int(v[0]), int(v[1]))
+
+
+def resample_kernel(weight: torch.Tensor, scale_t: float, scale_f: float = 1.0) -> torch.Tensor:
+    """Resample a kernel ``(O, I, kt, kf)`` by ``scale_t`` along time (and ``scale_f`` along frequency).
+
+    Linear interpolation, half-pixel centres (``F.interpolate(..., align_corners=False)`` with the scale
+    factor itself setting the sample positions), new size ``max(1, floor(k * s))``. Differentiable.
+    """
+    if scale_t == 1.0 and scale_f == 1.0:
+        return weight
+    kt, kf = weight.shape[-2:]
+    size = (math.floor(kt * scale_t + 1e-9), math.floor(kf * scale_f + 1e-9))
+    if min(size) < 1:  # a tiny kernel shrunk below one tap: fall back to size-based interpolation
+        return F.interpolate(weight, size=(max(1, size[0]), max(1, size[1])), mode="bilinear",
+                             align_corners=False)
+    return F.interpolate(weight, scale_factor=(scale_t, scale_f), mode="bilinear", align_corners=False,
+                         recompute_scale_factor=False)
+
+
+class MTSConv2d(nn.Conv2d):
+    """Multi-time-scale 2-D convolution (Guizzo et al., ICASSP 2020); a drop-in for ``nn.Conv2d``.
+
+    Input ``(B, C_in, T, F)`` -> output ``(B, C_out, T', F')`` with ``T', F'`` what ``nn.Conv2d`` gives
+    (``C_out + 1`` channels with ``concat_scale``). Constructor: ``nn.Conv2d``'s arguments plus
+
+    * ``scales``: time-scale factors, must contain 1 (the unscaled branch defines the output shape);
+      ``(1,)`` makes the layer numerically ``nn.Conv2d``.
+    * ``scale_freq``: also scale the kernel along frequency by the same factor (off, as in the paper).
+    * ``strategy``: ``"kernel"`` (paper: stretch the kernel), ``"input"`` (for ``s > 1`` compress the
+      input along time by ``1/s``, convolve with the original kernel, resample the output back and
+      multiply by ``s`` so the amplitude matches a kernel with ``s`` times as many taps: ``1/s`` of the
+      arithmetic), or ``"auto"`` (cheaper of the two per branch by a multiply-add count). ``"input"``
+      needs time stride 1 and time dilation 1; ``"auto"`` falls back to ``"kernel"`` otherwise.
+    * ``mode``: ``"shared"`` (default; true weight sharing) or ``"reference"``: the published code's
+      design, kept as an ablation. Each rescaled branch owns a trainable copy (``ref_weights``,
+      ``ref_biases``: extra parameters) that is overwritten, detached, from the shared kernel at every
+      forward; the shared kernel gets gradients only from the unscaled branch, and
+      :meth:`average_reference_kernels` (call once per epoch) folds the copies, resampled back,
+      into it by averaging. The rescaled branches' gradients of all but the last step are discarded.
+    * ``penalty`` (>= 0) with ``penalty_kind``: ``"scale"`` lowers each rescaled branch's map ``m``
+      (bias included) before the max to ``m - c * |m|`` with ``c = min(1, penalty * |ln s|)`` (a factor
+      ``1 - c`` on positive values, ``1 + c`` on negative ones, so it always favours the unscaled
+      branch, more so for distant scales); ``"loss"`` leaves the
+      forward alone and, in training, stores ``penalty * mean(relu(max_rescaled - unscaled))``, the
+      mean margin by which rescaled branches beat the unscaled one, read by :meth:`penalty_loss`.
+    * ``train_standard_infer_mts``: plain convolution while ``self.training``, MTS at eval.
+    * ``concat_scale``: append one channel holding, at every point, ``ln(s)`` of the winning scale
+      averaged over the output channels (exactly the winner's ``ln(s)`` when ``out_channels == 1``;
+      0 = unscaled); the output then has ``out_channels + 1`` channels (see ``output_channels``).
+
+    Branch usage: ``track_usage(True)`` resets and starts counting, at every forward, which scale wins
+    each output point; ``usage()`` gives per-scale shares summing to 1 over everything seen since.
+    Ties go to the unscaled branch when it is among the tied, else to the first tied scale in
+    ``scales`` order (so an all-zero input counts fully for the unscaled branch).
+    """
+
+    def __init__(self, in_channels: int, out_channels: int, kernel_size: int | Sequence[int],
+                 stride: int | Sequence[int] = 1, padding: int | Sequence[int] | str = 0,
+                 dilation: int | Sequence[int] = 1, groups: int = 1, bias: bool = True,
+                 padding_mode: str = "zeros", device=None, dtype=None, *,
+                 scales: Sequence[float] = (0.5, 1.0, 2.0), scale_freq: bool = False,
+                 strategy: str = "kernel", mode: str = "shared", penalty: float = 0.0,
+                 penalty_kind: str = "scale", train_standard_infer_mts: bool = False,
+                 concat_scale: bool = False) -> None:
+        super().__init__(in_channels, out_channels, kernel_size, stride, padding, dilation, groups, bias,
+                         padding_mode, device, dtype)
+        scales = tuple(float(s) for s in scales)
+        check(len(scales) > 0 and all(s > 0 and math.isfinite(s) for s in scales),
+              f"MTSConv2d.scales: {scales} must be positive numbers; e.g. (0.5, 1, 2)")
+        check(len(set(scales)) == len(scales), f"MTSConv2d.scales: {scales} has repeated values; list each once")
+        check(1.0 in scales, f"MTSConv2d.scales: {scales} lacks 1 (the unscaled branch); add it")
+        check(strategy in _STRATEGIES, f"MTSConv2d.strategy: {strategy!r} is not one of {_STRATEGIES}")
+        check(mode in _MODES, f"MTSConv2d.mode: {mode!r} is not one of {_MODES}")
+        check(penalty_kind in _PENALTY_KINDS, f"MTSConv2d.penalty_kind: {penalty_kind!r} is not one of {_PENALTY_KINDS}")
+        check(penalty >= 0 and math.isfinite(penalty), f"MTSConv2d.penalty: {penalty} must be >= 0")
+        time_ok = self.stride[0] == 1 and self.dilation[0] == 1
+        check(strategy != "input" or time_ok,
+              "MTSConv2d.strategy: 'input' needs time stride 1 and time dilation 1; use 'kernel' or 'auto'")
+        self.scales, self.scale_freq, self.strategy, self.mode = scales, bool(scale_freq), strategy, mode
+        self.penalty, self.penalty_kind = float(penalty), penalty_kind
+        self.train_standard_infer_mts, self.concat_scale = bool(train_standard_infer_mts), bool(concat_scale)
+        self._unscaled = scales.index(1.0)
+        # branch order used internally: unscaled first (tie rule), then the others in `scales` order
+        self._order = [self._unscaled] + [i for i in range(len(scales)) if i != self._unscaled]
+        self.register_buffer("_usage_counts", torch.zeros(len(scales), dtype=torch.float64), persistent=False)
+        self._tracking = False
+        self._penalty_term: torch.Tensor | None = None
+        self.ref_weights = nn.ParameterList()
+        self.ref_biases = nn.ParameterList()
+        if mode == "reference":
+            with torch.no_grad():
+                for s in self._rescaled():
+                    w = resample_kernel(self.weight, *self._st_sf(s))
+                    self.ref_weights.append(nn.Parameter(w.detach().clone()))
+                    if self.bias is not None:
+                        self.ref_biases.append(nn.Parameter(self.bias.detach().clone()))
+
+    # ----------------------------------------------------------------------------------- helpers
+    @property
+    def output_channels(self) -> int:
+        """Channels of the output: ``out_channels`` (+1 with ``concat_scale``)."""
+        return self.out_channels + int(self.concat_scale)
+
+    def _rescaled(self) -> list[float]:
+        return [s for s in self.scales if s != 1.0]
+
+    def _st_sf(self, s: float) -> tuple[float, float]:
+        return s, (s if self.scale_freq else 1.0)
+
+    def extra_repr(self) -> str:
+        extra = f", scales={self.scales}, strategy={self.strategy!r}"
+        if self.mode != "shared":
+            extra += f", mode={self.mode!r}"
+        if self.scale_freq:
+            extra += ", scale_freq=True"
+        if self.penalty:
+            extra += f", penalty={self.penalty}, penalty_kind={self.penalty_kind!r}"
+        if self.train_standard_infer_mts:
+            extra += ", train_standard_infer_mts=True"
+        if self.concat_scale:
+            extra += ", concat_scale=True"
+        return super().extra_repr() + extra
+
+    def _use_input(self, s: float, x: torch.Tensor) -> bool:
+        """Whether branch ``s`` compresses the input (``strategy`` "input"/"auto") or stretches the kernel."""
+        if s <= 1.0 or self.strategy == "kernel" or self.mode == "reference" or isinstance(self.padding, str):
+            return False
+        if self.stride[0] != 1 or self.dilation[0] != 1:
+            return False
+        if self.strategy == "input":
+            return True
+        # auto: multiply-adds per (batch, out-channel, freq) column; interpolation ~ 4 ops per element
+        _, c, t, _ = x.shape
+        kt, kf = self.kernel_size
+        k_s = math.floor(kt * s + 1e-9)
+        per_tap = c // self.groups * kf
+        kernel_cost = (t - k_s + 1) * k_s * per_tap
+        t_c = round((t + 2 * self.padding[0]) / s)
+        input_cost = (t_c - kt + 1) * kt * per_tap + 4 * (c * t_c / max(self.out_channels, 1) + t)
+        return input_cost < kernel_cost
+
+    def _pad(self, x: torch.Tensor) -> tuple[torch.Tensor, tuple[int, int] | str]:
+        """Pad the input once for every branch (non-zero padding modes); return it and the conv padding."""
+        if self.padding_mode != "zeros":
+            return F.pad(x, self._reversed_padding_repeated_twice, mode=self.padding_mode), (0, 0)
+        return x, self.padding
+
+    def _branch(self, x: torch.Tensor, s: float, j: int, padding, out_hw: tuple[int, int]) -> torch.Tensor:
+        """One rescaled branch (no bias unless reference mode), resampled to ``out_hw``."""
+        if self._use_input(s, x):
+            pt = padding[0]
+            xp = F.pad(x, (0, 0, pt, pt)) if pt else x
+            t_c = max(self.kernel_size[0], round(xp.shape[-2] / s))
+            xc = F.interpolate(xp, size=(t_c, xp.shape[-1]), mode="bilinear", align_corners=False,
+                               antialias=True)
+            y = F.conv2d(xc, self.weight, None, self.stride, (0, padding[1]), self.dilation, self.groups) * s
+        else:
+            if self.mode == "reference":
+                w, b = self.ref_weights[j], (self.ref_biases[j] if self.bias is not None else None)
+            else:
+                w, b = resample_kernel(self.weight, *self._st_sf(s)), None
+            if not isinstance(padding, str):  # a stretched kernel longer than the padded input: pad more
+                short = [self.dilation[d] * (w.shape[2 + d] - 1) + 1 - x.shape[2 + d] - 2 * padding[d] for d in (0, 1)]
+                if max(short) > 0:
+                    st, sf = max(0, short[0]), max(0, short[1])
+                    x = F.pad(x, (sf // 2, sf - sf // 2, st // 2, st - st // 2))
+            y = F.conv2d(x, w, b, self.stride, padding, self.dilation, self.groups)
+        if tuple(y.shape[-2:]) != out_hw:
+            y = F.interpolate(y, size=out_hw, mode="bilinear", align_corners=False)
+        return y
+
+    # ----------------------------------------------------------------------------------- forward
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """``(B, C_in, T, F)`` -> ``(B, C_out[+1], T', F')``."""
+        if x.dim() != 4:
+            raise ConfigError(f"MTSConv2d: expected input (batch, channels, time, freq), got shape {tuple(x.shape)}")
+        self._penalty_term = None
+        if len(self.scales) == 1 or (self.train_standard_infer_mts and self.training):
+            y = self._conv_forward(x, self.weight, self.bias)
+            if self.concat_scale:
+                y = torch.cat([y, y.new_zeros(y.shape[0], 1, *y.shape[2:])], 1)
+            return y
+        if self.mode == "reference":
+            self._sync_reference()
+        xp, padding = self._pad(x)
+        ref = self.mode == "reference"
+        y1 = F.conv2d(xp, self.weight, self.bias if ref else None, self.stride, padding, self.dilation, self.groups)
+        out_hw = tuple(y1.shape[-2:])
+        maps = [y1] + [self._branch(xp, s, j, padding, out_hw) for j, s in enumerate(self._rescaled())]
+        bias = None if (ref or self.bias is None) else self.bias.view(1, -1, 1, 1)
+        if self.penalty and self.penalty_kind == "scale":
+            if bias is not None:
+                maps = [m + bias for m in maps]
+                bias = None
+            maps = [maps[0]] + [m - min(1.0, self.penalty * abs(math.log(s))) * m.abs()
+                                for m, s in zip(maps[1:], self._rescaled())]
+        need_index = self._tracking or self.concat_scale
+        if not need_index and not (torch.is_grad_enabled() and any(m.requires_grad for m in maps)):
+            out, idx = maps[0], None  # inference: in-place max chain (maps[0] is a fresh tensor)
+            for m in maps[1:]:
+                torch.maximum(out, m, out=out)
+        else:
+            out, idx = torch.stack(maps).max(0)  # first maximum wins: the unscaled branch on ties
+        if self.penalty and self.penalty_kind == "loss" and self.training:
+            best = maps[1]
+            for m in maps[2:]:
+                best = torch.maximum(best, m)
+            self._penalty_term = self.penalty * F.relu(best - maps[0]).mean()
+        if bias is not None:
+            out = out + bias
+        if need_index:
+            order = torch.tensor(self._order, device=idx.device)
+            winner = order[idx]  # index into self.scales
+            if self._tracking:
+                self._usage_counts += torch.bincount(winner.flatten(), minlength=len(self.scales)).to(
+                    self._usage_counts)
+            if self.concat_scale:
+                logs = torch.tensor([math.log(s) for s in self.scales], device=out.device, dtype=out.dtype)
+                out = torch.cat([out, logs[winner].mean(1, keepdim=True)], 1)
+        return out
+
+    # ------------------------------------------------------------------------- reference mode
+    @torch.no_grad()
+    def _sync_reference(self) -> None:
+        """Overwrite the detached per-scale copies from the shared kernel (as the published code does)."""
+        for j, s in enumerate(self._rescaled()):
+            self.ref_weights[j].copy_(resample_kernel(self.weight, *self._st_sf(s)))
+            if self.bias is not None:
+                self.ref_biases[j].copy_(self.bias)
+
+    @torch.no_grad()
+    def average_reference_kernels(self) -> None:
+        """Reference mode: set the shared kernel (and bias) to the mean of it and the copies resampled back."""
+        if self.mode != "reference":
+            return
+        kt, kf = self.weight.shape[-2:]
+        w = self.weight.clone()
+        for cw in self.ref_weights:
+            w += F.interpolate(cw, size=(kt, kf), mode="bilinear", align_corners=False)
+        self.weight.copy_(w / (1 + len(self.ref_weights)))
+        if self.bias is not None:
+            b = self.bias.clone()
+            for cb in self.ref_biases:
+                b += cb
+            self.bias.copy_(b / (1 + len(self.ref_biases)))
+
+    # ---------------------------------------------------------------------------- statistics
+    def track_usage(self, enabled: bool = True) -> None:
+        """Start (resetting the counts) or stop counting which scale wins each output point."""
+        if enabled:
+            self.reset_usage()
+        self._tracking = bool(enabled)
+
+    def reset_usage(self) -> None:
+        self._usage_counts.zero_()
+
+    def usage(self) -> dict[float, float]:
+        """Per-scale share of output points won since ``track_usage(True)``; sums to 1 (zeros if none seen)."""
+        counts = self._usage_counts.cpu()
+        total = float(counts.sum())
+        return {s: (float(c) / total if total else 0.0) for s, c in zip(self.scales, counts)}
+
+    def penalty_loss(self) -> torch.Tensor:
+        """The ``penalty_kind="loss"`` term of the last training forward (a zero scalar otherwise)."""
+        if self._penalty_term is None:
+            return self.weight.new_zeros(())
+        return self._penalty_term
+
+
+# ------------------------------------------------------------------------------- model helpers
+def mts_layers(model: nn.Module) -> list[tuple[str, MTSConv2d]]:
+    """All MTS layers of ``model`` with their qualified names."""
+    return [(n, m) for n, m in model.named_modules() if isinstance(m, MTSConv2d)]
+
+
+def track_mts_usage(model: nn.Module, enabled: bool = True) -> None:
+    """Start (with reset) or stop usage counting in every MTS layer of ``model``."""
+    for _, layer in mts_layers(model):
+        layer.track_usage(enabled)
+
+
+def mts_usage(model: nn.Module, per_layer: bool = False) -> dict:
+    """Branch usage of ``model``'s MTS layers, averaged over layers: ``{scale: share}`` (shares sum to 1).
+
+    With ``per_layer=True``: ``{layer_name: {scale: share}}``. Layers that saw no input are skipped;
+    an empty dict means no MTS layer or nothing tracked. Layers must share one scale set to be averaged.
+    """
+    seen = [(n, layer.usage()) for n, layer in mts_layers(model) if float(layer._usage_counts.sum()) > 0]
+    if per_layer:
+        return dict(seen)
+    if not seen:
+        return {}
+    keys = {tuple(u) for _, u in seen}
+    if len(keys) > 1:
+        raise ConfigError(f"mts_usage: layers use different scale sets {sorted(keys)}; pass per_layer=True")
+    scales = next(iter(keys))
+    return {s: sum(u[s] for _, u in seen) / len(seen) for s in scales}
+
+
+def average_reference_kernels(model: nn.Module) -> None:
+    """Call once per epoch: folds reference-mode copies into the shared kernels (no-op in shared mode)."""
+    for _, layer in mts_layers(model):
+        layer.average_reference_kernels()
+
+
+def penalty_loss(model: nn.Module) -> torch.Tensor:
+    """Sum of the layers' ``penalty_kind="loss"`` terms from the last forward; add it to the training loss."""
+    terms = [layer.penalty_loss() for _, layer in mts_layers(model)]
+    if terms:
+        return torch.stack(terms).sum()
+    p = next(model.parameters(), None)
+    return torch.zeros((), device=p.device if p is not None else None)
