@@ -1,0 +1,211 @@
+"""Cost of MTS convolution vs standard convolution, measured side by side in one run.
+
+Measures on this machine (CPU, ``torch.set_num_threads(2)``), on an EMODB-sized input (535 utterances of
+magnitude STFT, 16 kHz, 20 ms windows / 10 ms hop -> 161 bins, ``--frames`` frames each; random values, since
+cost does not depend on them):
+
+1. per-epoch training time of A1-A3, standard vs MTS with 3 branches (0.5, 1, 2) and 5 branches
+   (0.25, 0.5, 1, 2, 4); the paper reports A2 at 1.30x (3) and 1.52x (5);
+2. the A2 conv layer alone (forward + backward) against its arithmetic lower bound: the sum over branches
+   of the branch's multiply-adds relative to one branch (``floor(k*s)/k`` for a stretched kernel, ``1/s``
+   for an input-compressed branch); target: within 1.5x of the bound;
+3. single-clip inference time of A2/A3, MTS vs standard (target: within 2x);
+4. peak memory (resident-set high-water mark ``VmHWM`` from ``/proc/self/status``; ``ru_maxrss`` is not
+   used because Linux carries it over from the parent across fork/exec) of one training step, each
+   configuration in its own subprocess, with the bare-interpreter baseline subtracted.
+
+Timings interleave the configurations and keep the minimum over ``--repeats`` rounds, to damp noise from
+other processes. Run: ``.venv/bin/python benchmarks/mts_cost.py`` (``--quick`` for a short run).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import subprocess
+import sys
+import time
+
+import torch
+import torch.nn.functional as F
+
+from emoconv.layers.mts import MTSConv2d
+from emoconv.models import build_model
+
+SCALES = {"standard": None, "mts3": (0.5, 1.0, 2.0), "mts5": (0.25, 0.5, 1.0, 2.0, 4.0)}
+TARGETS = {("mts.a2", "mts3"): 1.30, ("mts.a2", "mts5"): 1.52}
+N_BINS = 161  # 20 ms window at 16 kHz -> n_fft 320 -> 161 bins
+
+
+def _model(name: str, kind: str, frames: int, strategy: str):
+    if kind == "standard":
+        return build_model(name, 7, (1, frames, N_BINS), conv="standard")
+    return build_model(name, 7, (1, frames, N_BINS), conv="mts", scales=SCALES[kind], strategy=strategy)
+
+
+def _epoch(model, x, y, batch: int) -> float:
+    opt = torch.optim.Adam(model.parameters(), lr=1e-4)
+    model.train()
+    t0 = time.perf_counter()
+    for i in range(0, len(x), batch):
+        loss = F.cross_entropy(model(x[i:i + batch]), y[i:i + batch])
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+    return time.perf_counter() - t0
+
+
+def epoch_times(args) -> dict:
+    x = torch.randn(args.utterances, 1, args.frames, N_BINS)
+    y = torch.randint(0, 7, (args.utterances,))
+    out = {}
+    for name in ("mts.a1", "mts.a2", "mts.a3"):
+        models = {k: _model(name, k, args.frames, args.strategy) for k in SCALES}
+        for m in models.values():  # warm-up: one batch each
+            _epoch(m, x[: args.batch], y[: args.batch], args.batch)
+        best = {k: math.inf for k in SCALES}
+        for _ in range(args.repeats):
+            for k, m in models.items():
+                best[k] = min(best[k], _epoch(m, x, y, args.batch))
+        out[name] = best
+        print(f"  {name}: " + ", ".join(f"{k} {v:.2f}s" for k, v in best.items()), flush=True)
+    return out
+
+
+def _fwd_bwd(layer, x) -> float:
+    t0 = time.perf_counter()
+    layer(x).sum().backward()
+    return time.perf_counter() - t0
+
+
+def layer_times(args) -> list[dict]:
+    x = torch.randn(args.batch, 1, args.frames, N_BINS)
+    rows = []
+    std = torch.nn.Conv2d(1, 10, (10, 5))
+    configs = [(k, s) for k in ("mts3", "mts5") for s in ("kernel", "auto")]
+    layers = {c: MTSConv2d(1, 10, (10, 5), scales=SCALES[c[0]], strategy=c[1]) for c in configs}
+    best = {c: math.inf for c in [*configs, "standard"]}
+    for layer in [std, *layers.values()]:
+        _fwd_bwd(layer, x)
+    for _ in range(args.repeats * 3):
+        best["standard"] = min(best["standard"], _fwd_bwd(std, x))
+        for c, layer in layers.items():
+            best[c] = min(best[c], _fwd_bwd(layer, x))
+    for (kind, strategy), layer in layers.items():
+        bound = 0.0
+        for s in layer.scales:
+            if layer._use_input(s, x):
+                bound += 1.0 / s
+            else:
+                bound += math.floor(10 * s + 1e-9) / 10
+        ratio = best[(kind, strategy)] / best["standard"]
+        rows.append({"scales": kind, "strategy": strategy, "ms": 1000 * best[(kind, strategy)],
+                     "std_ms": 1000 * best["standard"], "ratio": ratio, "bound": bound, "vs_bound": ratio / bound})
+    return rows
+
+
+def inference_times(args) -> dict:
+    clip = torch.randn(1, 1, args.frames, N_BINS)
+    out = {}
+    for name in ("mts.a2", "mts.a3"):
+        models = {k: _model(name, k, args.frames, args.strategy).eval() for k in SCALES}
+        best = {k: math.inf for k in SCALES}
+        with torch.no_grad():
+            for m in models.values():
+                m(clip)
+            for _ in range(args.repeats * 10):
+                for k, m in models.items():
+                    t0 = time.perf_counter()
+                    m(clip)
+                    best[k] = min(best[k], time.perf_counter() - t0)
+        out[name] = best
+    return out
+
+
+def _peak_child(spec: str) -> None:
+    """Subprocess body: one training step of the given configuration, then print ru_maxrss (MiB)."""
+    cfg = json.loads(spec)
+    torch.set_num_threads(2)
+    if cfg["kind"] != "baseline":
+        model = _model(cfg["name"], cfg["kind"], cfg["frames"], cfg["strategy"])
+        x = torch.randn(cfg["batch"], 1, cfg["frames"], N_BINS)
+        _epoch(model, x, torch.randint(0, 7, (cfg["batch"],)), cfg["batch"])
+    with open("/proc/self/status") as fh:  # VmHWM: peak resident set of this process image
+        hwm = next(int(line.split()[1]) for line in fh if line.startswith("VmHWM:"))
+    print(hwm / 1024)
+
+
+def peak_memory(args) -> dict:
+    out = {}
+    for kind in ("baseline", *SCALES):
+        spec = json.dumps({"name": "mts.a2", "kind": kind, "frames": args.frames, "batch": args.batch,
+                           "strategy": args.strategy})
+        res = subprocess.run([sys.executable, __file__, "--child", spec], capture_output=True, text=True, check=True)
+        out[kind] = float(res.stdout.strip().splitlines()[-1])
+    return out
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--quick", action="store_true", help="32 utterances, 150 frames, one round")
+    p.add_argument("--frames", type=int, default=300, help="STFT frames per utterance (300 = 3 s; EMODB max ~898)")
+    p.add_argument("--utterances", type=int, default=535)
+    p.add_argument("--batch", type=int, default=32)
+    p.add_argument("--repeats", type=int, default=2)
+    p.add_argument("--strategy", default="kernel", choices=("kernel", "input", "auto"),
+                   help="MTS strategy for the model timings")
+    p.add_argument("--malloc", default="tuned", choices=("tuned", "default"),
+                   help="tuned: re-run with glibc MALLOC_MMAP_THRESHOLD_/TRIM_THRESHOLD_/TOP_PAD_ raised so "
+                        "large buffers are reused instead of being unmapped and page-faulted in again")
+    p.add_argument("--child", help=argparse.SUPPRESS)
+    args = p.parse_args()
+    if args.malloc == "tuned" and not args.child and "MALLOC_MMAP_THRESHOLD_" not in os.environ:
+        env = dict(os.environ, MALLOC_MMAP_THRESHOLD_=str(2**30), MALLOC_TRIM_THRESHOLD_=str(2**30),
+                   MALLOC_TOP_PAD_=str(2**27))
+        os.execve(sys.executable, [sys.executable, os.path.abspath(__file__), *sys.argv[1:]], env)
+    if args.child:
+        _peak_child(args.child)
+        return
+    if args.quick:
+        args.utterances, args.frames, args.repeats = 32, 150, 1
+    torch.set_num_threads(2)
+    torch.manual_seed(0)
+    print(f"MTS cost on {args.utterances} x (1, {args.frames}, {N_BINS}) inputs, batch {args.batch}, "
+          f"torch {torch.__version__}, 2 threads, model strategy {args.strategy!r}, malloc {args.malloc} "
+          f"(MALLOC_MMAP_THRESHOLD_={os.environ.get('MALLOC_MMAP_THRESHOLD_', 'unset')})")
+
+    mem = peak_memory(args)  # first: subprocesses, before this process allocates models
+    print("\n1. Per-epoch training time (min over rounds)")
+    ep = epoch_times(args)
+    print(f"{'model':<8} {'standard s':>10} {'mts3 s':>8} {'ratio3':>7} {'target':>6} {'mts5 s':>8} {'ratio5':>7} {'target':>6}")
+    for name, t in ep.items():
+        r3, r5 = t["mts3"] / t["standard"], t["mts5"] / t["standard"]
+        t3, t5 = TARGETS.get((name, "mts3")), TARGETS.get((name, "mts5"))
+        print(f"{name:<8} {t['standard']:>10.2f} {t['mts3']:>8.2f} {r3:>7.2f} {t3 or '-':>6} "
+              f"{t['mts5']:>8.2f} {r5:>7.2f} {t5 or '-':>6}")
+
+    print("\n2. A2 conv layer alone (1->10 ch, [10,5]), forward+backward, batch of "
+          f"{args.batch}; bound = arithmetic lower bound (x one branch); target ratio/bound <= 1.5")
+    print(f"{'scales':<6} {'strategy':<8} {'std ms':>8} {'mts ms':>8} {'ratio':>6} {'bound':>6} {'ratio/bound':>11}")
+    for r in layer_times(args):
+        print(f"{r['scales']:<6} {r['strategy']:<8} {r['std_ms']:>8.1f} {r['ms']:>8.1f} {r['ratio']:>6.2f} "
+              f"{r['bound']:>6.2f} {r['vs_bound']:>11.2f}")
+
+    print("\n3. Single-clip inference (min over runs); target MTS/standard <= 2.0")
+    print(f"{'model':<8} {'standard ms':>11} {'mts3 ms':>8} {'ratio3':>7} {'mts5 ms':>8} {'ratio5':>7}")
+    for name, t in inference_times(args).items():
+        print(f"{name:<8} {1000 * t['standard']:>11.2f} {1000 * t['mts3']:>8.2f} {t['mts3'] / t['standard']:>7.2f} "
+              f"{1000 * t['mts5']:>8.2f} {t['mts5'] / t['standard']:>7.2f}")
+
+    print("\n4. Peak memory, A2 one training step (VmHWM of a fresh subprocess, MiB; minus baseline)")
+    base = mem.pop("baseline")
+    print(f"baseline (import torch + emoconv): {base:.0f} MiB")
+    for k, v in mem.items():
+        print(f"{k:<9} {v:>7.0f} MiB  (+{v - base:.0f} MiB, x{(v - base) / max(mem['standard'] - base, 1):.2f} "
+              "of standard's increment)")
+
+
+if __name__ == "__main__":
+    main()
