@@ -48,16 +48,35 @@ def main() -> None:
 @click.option("--executor", default="local", show_default=True, help="How runs are executed: local, processes, ray.")
 @click.option("--workers", type=int, default=None, help="Worker count (processes/ray executors).")
 @click.option("--address", default=None, help="Ray cluster address (ray executor).")
+@click.option("--retries", type=int, default=None,
+              help="Retries of a run whose worker died (processes/ray executors; default 2).")
+@click.option("--gpus-per-run", type=float, default=None, help="GPUs per Ray task, e.g. 0.25 (ray executor).")
+@click.option("--plugin", "plugins", multiple=True,
+              help="Module or .py file registering your own models/corpora; imported in every worker.")
 @click.option("--append", is_flag=True, help="Allow a folder that holds results of another recipe version.")
 @click.option("--quiet", is_flag=True, help="No progress bars.")
 @_friendly
 def run(recipe: Path, overrides: tuple[str, ...], out: Path | None, executor: str, workers: int | None,
-        address: str | None, append: bool, quiet: bool) -> None:
+        address: str | None, retries: int | None, gpus_per_run: float | None, plugins: tuple[str, ...],
+        append: bool, quiet: bool) -> None:
     """Run RECIPE (YAML) with optional key=value OVERRIDES, e.g. corpora.emodb.path=/data/EMODB."""
     from .experiments import load_recipe, run_sweep
 
+    if executor == "ray":  # say how to install Ray before any work is done
+        from .experiments.ray_executor import require_ray
+
+        require_ray()
+    if plugins:  # registrations for this process; workers import them from the environment
+        import os
+
+        from .experiments.workers import PLUGINS_ENV, import_plugins, plugin_list
+
+        names = plugin_list([str(Path(p).resolve()) if p.endswith(".py") else p for p in plugins])
+        import_plugins(names)
+        os.environ[PLUGINS_ENV] = os.pathsep.join(names)
     rec = load_recipe(recipe, list(overrides))
-    options = {k: v for k, v in {"workers": workers, "address": address}.items() if v is not None}
+    options = {k: v for k, v in {"workers": workers, "address": address, "retries": retries,
+                                 "gpus_per_run": gpus_per_run}.items() if v is not None}
     result = run_sweep(rec, out, executor=executor, progress=not quiet, append=append, **options)
     n_failed = len(result.outcome.failed)
     click.echo(f"{len(result.outcome.done)} runs finished, {result.skipped} already done, {n_failed} failed; "
@@ -67,6 +86,23 @@ def run(recipe: Path, overrides: tuple[str, ...], out: Path | None, executor: st
             click.echo(f"  failed {key}: {err}", err=True)
         click.echo("Run the same command again to retry the failed runs.", err=True)
         sys.exit(1)
+
+
+@main.command()
+@click.argument("rundir", type=click.Path(path_type=Path))
+@click.option("--json", "as_json", is_flag=True, help="Print the raw status file.")
+@_friendly
+def status(rundir: Path, as_json: bool) -> None:
+    """Show the progress of the sweep in RUNDIR (while it runs, from another terminal, or after it ended)."""
+    from .errors import ConfigError
+    from .experiments.progress import describe_status, read_status
+
+    if not rundir.is_dir():
+        raise ConfigError(f"{rundir}: no such experiment folder; pass the --out folder of `emoconv run`")
+    if as_json:
+        click.echo(json.dumps(read_status(rundir), indent=2))
+        return
+    click.echo(describe_status(rundir))
 
 
 @main.command()
@@ -89,6 +125,24 @@ def report(rundir: Path, out: Path | None, layout: str | None, published: bool, 
     rep, out_dir = write_report(rundir, out, layout, options)
     click.echo(rep.markdown())
     click.echo(f"report written to {out_dir}")
+
+
+@main.command()
+@click.argument("rundir", type=click.Path(path_type=Path))
+@click.option("--out", type=click.Path(path_type=Path), help="Analysis folder (default: RUNDIR/analysis).")
+@click.option("--condition", type=click.Choice(["clean", "noisy"]), default="clean", show_default=True,
+              help="Which condition's models to analyse (recipes with noise conditions).")
+@click.option("--kernel", type=click.Choice(["linear", "poly", "rbf"]), default="linear", show_default=True,
+              help="SVM kernel of the per-module classifiers.")
+@_friendly
+def analyze(rundir: Path, out: Path | None, condition: str, kernel: str) -> None:
+    """Module-wise analysis of the saved CLDNN models in RUNDIR: SVM UA per module, LDA grids, rho (Table 5)."""
+    from .reports.cldnn_tables import analyze_run
+    from .reports.modulewise import modulewise_table
+
+    result, out_dir = analyze_run(rundir, out, condition=condition, kernel=kernel)
+    click.echo(modulewise_table({k: v["ua"] for k, v in result["models"].items()}).to_string(float_format="%.2f"))
+    click.echo(f"analysis written to {out_dir} (emoconv report {rundir} shows it as Table 5)")
 
 
 @main.command()

@@ -60,6 +60,7 @@ class ModelSpec:
     features: dict[str, Any] = field(default_factory=dict)
     input: dict[str, Any] = field(default_factory=dict)
     normalize: str | None = None
+    augment: dict[str, Any] = field(default_factory=dict)  # noise-condition overrides (experiments.augment)
 
     def variants(self) -> list["ModelSpec"]:
         """Expand ``sweep`` into one spec per combination of values (no sweep: itself)."""
@@ -93,6 +94,7 @@ class Recipe:
     report: dict[str, Any] = field(default_factory=dict)
     bundle: str = "none"
     description: str = ""
+    augment: dict[str, Any] = field(default_factory=dict)  # noise conditions, see emoconv.experiments.augment
 
     def __post_init__(self) -> None:
         check(bool(self.corpora), "recipe.corpora: at least one corpus is required")
@@ -207,7 +209,7 @@ def build_recipe(tree: Mapping[str, Any], overrides: list[str] | None = None, wh
     models = tuple(from_dict(ModelSpec, m, f"{where}.models.{i}") for i, m in enumerate(models_raw))
     rest = {k: v for k, v in tree.items() if k not in ("corpora", "models")}
     sections = {"input": InputConfig, "protocol": ProtocolConfig, "train": TrainConfig}
-    known = set(sections) | {"features", "name", "normalize", "seeds", "report", "bundle", "description"}
+    known = set(sections) | {"features", "name", "normalize", "seeds", "report", "bundle", "description", "augment"}
     unknown = sorted(set(rest) - known)
     if unknown:
         raise ConfigError(f"{where}: unknown key(s) {', '.join(unknown)}; known keys: "
@@ -221,12 +223,20 @@ def build_recipe(tree: Mapping[str, Any], overrides: list[str] | None = None, wh
             raise ConfigError(f"{where}.models.{i}.normalize must be global, speaker, utterance or none")
     if isinstance(rest.get("bundle"), bool):
         rest["bundle"] = "all" if rest["bundle"] else "none"
-    for key, typ in (("name", str), ("normalize", str), ("report", dict), ("bundle", str), ("description", str)):
+    for key, typ in (("name", str), ("normalize", str), ("report", dict), ("bundle", str), ("description", str),
+                     ("augment", dict)):
         if key in rest:
             if not isinstance(rest[key], typ):
                 raise ConfigError(f"{where}.{key}: expected {typ.__name__}, got {type(rest[key]).__name__} "
                                   f"{rest[key]!r}; fix the value")
             kwargs[key] = rest[key]
+    if kwargs.get("augment") or any(m.augment for m in models):
+        from types import SimpleNamespace
+
+        from .augment import augment_for
+
+        for m in models:  # validate now, not mid-sweep
+            augment_for(SimpleNamespace(augment=kwargs.get("augment", {})), m)
     if "seeds" in rest:
         seeds = rest["seeds"]
         if not isinstance(seeds, list) or not all(isinstance(s, int) for s in seeds):

@@ -59,6 +59,11 @@ def run_key(recipe: Recipe, corpus: str, model: ModelSpec, fold: int, seed: int)
         "fold": fold,
         "version": __version__,
     }
+    from .augment import augment_for
+
+    augment = augment_for(recipe, model)
+    if augment.active:
+        parts["augment"] = augment.key_dict()
     return stable_hash(parts, length=20)
 
 
@@ -93,9 +98,21 @@ class Workspace:
     def utterances(self, corpus: str) -> list[Utterance]:
         if corpus not in self._utts:
             spec = self.recipe.corpora[corpus]
-            utts = load_corpus(spec.name, self.corpus_root(spec), labels=spec.labels, **spec.options)
+            if spec.name == "pool":  # several corpora merged into one 4-class task (emoconv.corpora.pool)
+                utts = self._pool(corpus, spec)
+            else:
+                utts = load_corpus(spec.name, self.corpus_root(spec), labels=spec.labels, **spec.options)
             self._utts[corpus] = sorted(utts, key=lambda u: str(u.path))
         return self._utts[corpus]
+
+    def _pool(self, corpus: str, spec: CorpusSpec) -> list[Utterance]:
+        from ..corpora.pool import load_pool
+
+        def root(src: Any) -> Path:
+            return self.corpus_root(CorpusSpec(name=src.name, path=src.path, builtin=src.builtin))
+
+        utts = load_pool(spec.options, root, where=f"corpora.{corpus}.options")
+        return [u for u in utts if u.label in spec.labels] if spec.labels is not None else utts
 
     def labels(self, corpus: str) -> list[str]:
         present = {u.label for u in self.utterances(corpus)}
@@ -126,7 +143,9 @@ def plan_runs(recipe: Recipe, ws: Workspace) -> list[RunSpec]:
         n_folds = len(ws.folds(corpus))
         order = 0
         for model in recipe.models:
-            for variant in model.variants():
+            from .augment import expand_conditions
+
+            for variant in (v for m in model.variants() for v in expand_conditions(recipe, m)):
                 label = variant_label(variant)
                 for fold in range(n_folds):
                     for seed in recipe.seeds:
@@ -139,6 +158,12 @@ def plan_runs(recipe: Recipe, ws: Workspace) -> list[RunSpec]:
 def variant_label(model: ModelSpec) -> str:
     """Readable label: the spec's label plus any swept parameter values."""
     base = model.display
+    if "{" in base:  # "3D-CNN-DNN ({kernel})" -> "3D-CNN-DNN (2 x 2 x 128)": swept values in the label
+        try:
+            base = base.format(**{k: " x ".join(map(str, v)) if isinstance(v, (list, tuple)) else v
+                                  for k, v in model.params.items()})
+        except (KeyError, IndexError, ValueError):
+            pass
     scales = model.params.get("scales")
     if model.params.get("conv") == "mts" and scales is not None and "{scales}" not in base:
         return f"{base} ({', '.join(f'{s:g}' for s in scales)})"
@@ -226,10 +251,34 @@ def execute_run(recipe: Recipe, run: RunSpec, ws: Workspace, rundir: Path | None
 
     probe = build()
     usage = None
-    if not isinstance(probe, torch.nn.Module):  # an estimator: fit/predict_proba on per-utterance features
+    from .augment import augment_for
+
+    augment = augment_for(recipe, run.model)
+    noisy_ids: list[str] | None = None
+    describe = None
+    if augment.active and not isinstance(probe, torch.nn.Module):
+        raise ConfigError(f"augment: model {run.model.display!r} is an estimator; noise conditions apply to "
+                          "networks only (set models[i].augment: {condition: none})")
+    if not isinstance(probe, torch.nn.Module) and segmented:  # estimator on segments (3D-CNN-DNN-ELM volumes)
+        def rows(idx: Any) -> np.ndarray:
+            return np.flatnonzero(np.isin(groups, np.asarray(idx, dtype=np.int64)))
+
+        tr, va, te = rows(fold.train), rows(fold.val), rows(fold.test)
+        probe.fit([xs[r] for r in tr], y_all[groups[tr]], [xs[r] for r in va], y_all[groups[va]])
+        seg_probs = np.asarray(probe.predict_proba([xs[r] for r in te]), dtype=np.float32)
+        probs = _utterance_probs(seg_probs, np.searchsorted(test_utts, groups[te]), len(test_utts),
+                                 input_cfg.aggregate)
+        result, model, frames = None, probe, None
+    elif not isinstance(probe, torch.nn.Module):  # an estimator: fit/predict_proba on per-utterance features
         tr, va = select(fold.train), select(fold.val)
-        probe.fit([normed[i] for i in tr], y_all[tr], [normed[i] for i in va], y_all[va])
-        probs = np.asarray(probe.predict_proba([normed[i] for i in test_utts]), dtype=np.float32)
+        if getattr(probe, "uses_speakers", False):  # e.g. the SVM's per-speaker standardisation
+            probe.fit([normed[i] for i in tr], y_all[tr], [normed[i] for i in va], y_all[va],
+                      train_speakers=[speakers[i] for i in tr], val_speakers=[speakers[i] for i in va])
+            probs = np.asarray(probe.predict_proba([normed[i] for i in test_utts],
+                                                   speakers=[speakers[i] for i in test_utts]), dtype=np.float32)
+        else:
+            probe.fit([normed[i] for i in tr], y_all[tr], [normed[i] for i in va], y_all[va])
+            probs = np.asarray(probe.predict_proba([normed[i] for i in test_utts]), dtype=np.float32)
         result, model, frames = None, probe, None
     else:
         def part(idx: tuple[int, ...]) -> Examples:
@@ -237,6 +286,19 @@ def execute_run(recipe: Recipe, run: RunSpec, ws: Workspace, rundir: Path | None
             return Examples([xs[r] for r in rows], y_all[groups[rows]], groups[rows])
 
         train, val, test = part(fold.train), part(fold.val), part(fold.test)
+        if augment.active:  # noise conditions (emoconv.experiments.augment)
+            from .augment import noisy_partitions
+
+            if segmented or input_cfg.length == "segment":
+                raise ConfigError("augment: noise conditions need one example per utterance; use input.length "
+                                  "variable or pad")
+
+            def shape_one(f: torch.Tensor) -> torch.Tensor:
+                return _shape_inputs(input_cfg, [f], corpus_max, False)[0][0] if input_cfg.length == "pad" else f
+
+            by_utt = {int(g): xs[r] for r, g in enumerate(groups)}
+            train, val, test, noisy_ids, describe = noisy_partitions(
+                augment, ws, run.corpus, feat_cfg, utts, norm, shape_one, fold, y_all, by_utt)
         result = fit(build, train, val, cfg, n_classes=n_classes, progress=progress)
         model = result.model
         usage = _track_usage(model, True)
@@ -246,7 +308,7 @@ def execute_run(recipe: Recipe, run: RunSpec, ws: Workspace, rundir: Path | None
         if segmented or input_cfg.length == "segment":
             local = np.searchsorted(test_utts, test.group)
             probs = _utterance_probs(probs, local, len(test_utts), input_cfg.aggregate)
-    y_true = y_all[test_utts]
+    y_true = y_all[test_utts] if noisy_ids is None else test.y
     y_pred = probs.argmax(1)
     metrics = classification_metrics(y_true, y_pred, labels)
     record: dict[str, Any] = {
@@ -256,7 +318,7 @@ def execute_run(recipe: Recipe, run: RunSpec, ws: Workspace, rundir: Path | None
         "protocol": {"config": to_dict(recipe.protocol_for(run.corpus)), "fold": fold.describe()},
         "labels": labels, "n_utterances": len(utts), "input_shape": list(input_shape),
         "metrics": metrics, "y_true": y_true.tolist(), "y_pred": y_pred.tolist(),
-        "utterances": [utts[i].uid for i in test_utts],
+        "utterances": [utts[i].uid for i in test_utts] if noisy_ids is None else noisy_ids,
         "val": _chosen_val(result) if result else {},
         "hparams": result.hparams if result else {}, "grid": result.grid if result else [],
         "best_epoch": result.best_epoch if result else None, "epochs": result.epochs if result else 0,
@@ -267,7 +329,14 @@ def execute_run(recipe: Recipe, run: RunSpec, ws: Workspace, rundir: Path | None
         "features": features_dict(feat_cfg), "input": to_dict(input_cfg), "normalize": norm_mode,
         "train": to_dict(cfg), "version": __version__, "duration_s": time.perf_counter() - t0,
     }
+    if augment.active:
+        record["condition"] = augment.condition
+        record["augment"] = describe() if describe is not None else {}
     wanted = recipe.bundle == "all" or (recipe.bundle == "first_fold" and run.fold == 0 and run.seed == recipe.seeds[0])
+    if wanted and rundir is not None and recipe.report.get("embeddings") and hasattr(model, "embed"):
+        record["embedding"] = _save_embedding(Path(rundir), run.key, model, xs, groups, test_utts, normed,
+                                              segmented, device)
+        record["embedding_abs"] = str((Path(rundir) / record["embedding"]).resolve())
     if wanted and rundir is not None and isinstance(model, torch.nn.Module):
         from ..bundle import save_bundle
 
@@ -279,10 +348,52 @@ def execute_run(recipe: Recipe, run: RunSpec, ws: Workspace, rundir: Path | None
     return record
 
 
+def _save_embedding(rundir: Path, key: str, model: Any, xs: list, groups: np.ndarray, test_utts: np.ndarray,
+                    normed: list, segmented: bool, device: str) -> str:
+    """Top-layer representations ``(N_test, D)`` of the test utterances (segment mean) as ``embeddings/KEY.npy``.
+
+    For the t-SNE figure of Kim et al. (ACII 2017, Fig. 3); written when the recipe's
+    ``report.embeddings`` is true, for the runs that ``bundle`` keeps. Returns the path
+    relative to ``rundir``.
+    """
+    import io
+
+    from ..fileio import atomic_write_bytes
+
+    rows = np.flatnonzero(np.isin(groups, test_utts)) if (segmented or len(xs) != len(normed)) else test_utts
+    items = [xs[r] for r in rows]
+    if isinstance(model, torch.nn.Module):
+        model.eval()
+        parts = []
+        with torch.no_grad():
+            for start in range(0, len(items), 64):
+                batch = items[start:start + 64]
+                if len({tuple(t.shape) for t in batch}) == 1:
+                    parts.append(model.embed(torch.stack(batch).to(device)).float().cpu().numpy())
+                else:  # variable-length (C, T, F) examples
+                    from ..training.batching import pad_batch
+
+                    x, lengths = pad_batch(batch)
+                    parts.append(model.embed(x.to(device), lengths=lengths.to(device)).float().cpu().numpy())
+        emb = np.concatenate(parts)
+    else:
+        emb = np.asarray(model.embed(items), dtype=np.float32)
+    owner = np.searchsorted(test_utts, groups[rows])
+    out = np.stack([emb[owner == u].mean(0) for u in range(len(test_utts))]).astype(np.float32)
+    buf = io.BytesIO()
+    np.save(buf, out)
+    rel = Path("embeddings") / f"{key}.npy"
+    atomic_write_bytes(rundir / rel, buf.getvalue())
+    return str(rel)
+
+
 def _estimator_params(est: Any) -> int:
     """Parameter count of an estimator when it reports one (``n_parameters`` attribute or method)."""
     n = getattr(est, "n_parameters", None)
     n = n() if callable(n) else n
+    net = getattr(est, "network", None)
+    if n is None and isinstance(net, torch.nn.Module):  # network + ELM estimators: the network's weights
+        n = sum(p.numel() for p in net.parameters() if p.requires_grad)
     return int(n) if n is not None else 0
 
 

@@ -211,3 +211,29 @@ def extract_functionals(
     if bar is not None:
         bar.close()
     return out
+
+
+# -- feature kind for recipes ------------------------------------------------------------------
+
+def _extract_kind(cfg: FunctionalsConfig, utterances: Sequence[Any], cache: Any, progress: bool) -> list:
+    """``features: {kind: functionals, feature_set: IS09}``: one ``(1, 1, D)`` tensor per utterance.
+
+    Cached under the runner's cache folder (``<cache>/functionals/<set>/``, beside ``features/``).
+    """
+    import torch
+
+    root = Path(cache.root).parent if cache is not None and getattr(cache, "root", None) else None
+    fcache = FunctionalsCache(root) if root is not None else None
+    x = extract_functionals(cfg, [u.path for u in utterances], fcache, workers=1, progress=progress)
+    return [torch.from_numpy(row.copy()).view(1, 1, -1) for row in x]
+
+
+def _register_kind() -> None:
+    from .kinds import FEATURE_KINDS, FeatureKind
+
+    if "functionals" not in FEATURE_KINDS:
+        FEATURE_KINDS.register("functionals")(FeatureKind(FunctionalsConfig, _extract_kind))
+
+
+FunctionalsConfig.KIND = "functionals"  # type: ignore[attr-defined]  (kind_of() reads it)
+_register_kind()

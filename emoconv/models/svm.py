@@ -100,6 +100,12 @@ class SVMClassifier:
         self.C_: float | None = None
         self.val_scores_: dict[float, float] = {}
 
+    @property
+    def uses_speakers(self) -> bool:
+        """True with per-speaker standardisation: the runner then passes ``train_speakers``/``val_speakers``
+        to :meth:`fit` and ``speakers`` to :meth:`predict_proba` (the speakers of each utterance set)."""
+        return self.standardize == "speaker"
+
     def _prep(self, feats: Any, speakers: Sequence[str] | None, fit: bool) -> np.ndarray:
         x = _as_matrix(feats)
         if self.standardize == "speaker":

@@ -8,6 +8,7 @@ from typing import Any
 from . import mts_table1  # noqa: F401  (registers "mts_table1")
 from . import cldnn_tables  # noqa: F401  (registers "cldnn_study", "cldnn_table3/4/5")
 from . import mdcnn_tables  # noqa: F401  (registers "mdcnn_ablation", "mdcnn_spp")
+from . import cnn3d_tables  # noqa: F401  (registers "cnn3d_tables")
 from .plots import plot_confusions, plot_learning_curves
 from .summary import format_mean_std, paired_tests, summary_table
 from .writer import LAYOUTS, Report

@@ -22,7 +22,7 @@ import copy
 import math
 import time
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterator, Sequence
+from typing import Any, Callable, Iterator
 
 import numpy as np
 import torch
@@ -312,7 +312,3 @@ def n_parameters(model: nn.Module) -> int:
     """Trainable parameter count."""
     return sum(p.numel() for p in model.parameters() if p.requires_grad)
 
-
-def stack_examples(x: Sequence[torch.Tensor]) -> torch.Tensor:
-    """Stack equal-shape examples into one batch tensor."""
-    return torch.stack(list(x))

@@ -1,0 +1,284 @@
+"""Report layouts and the module-wise analysis of the convolution-type study.
+
+C.-W. Huang and S. S. Narayanan, "Characterizing types of convolution in deep convolutional
+recurrent neural networks for robust speech emotion recognition" (arXiv:1706.02901):
+
+* ``cldnn_table3``: SVM baselines, UA (%) per openSMILE set (columns) and protocol x kernel (rows);
+  LOSO and TVT figures are pooled over the test predictions of all folds (Table 3).
+* ``cldnn_table4``: every network under the noisy and the clean condition, UA mean ± std over
+  folds and seeds, with the best SVM (by validation UA) in the clean column (Table 4).
+* ``cldnn_table5``: SVM UA on the mean-pooled raw / CNN / BLSTM / MLP representations, read from
+  ``RUNDIR/analysis/modulewise.json`` written by :func:`analyze_run` (``emoconv analyze RUNDIR``).
+* ``cldnn_study``: the three together.
+
+``published: true`` (``emoconv report --published``) adds the paper's printed figures (its
+Tables 3, 4 and 5, eNTERFACE'05), labelled "(published)"; they are not results of the run.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from pathlib import Path
+from typing import Any, Sequence
+
+import numpy as np
+import pandas as pd
+
+from ..errors import ConfigError
+from ..fileio import atomic_write_json, atomic_write_text
+from .writer import LAYOUTS, Report, _to_markdown
+
+__all__ = ["PUBLISHED_TABLE3", "PUBLISHED_TABLE4", "PUBLISHED_TABLE5", "analyze_run", "table3", "table4", "table5"]
+
+#: Column titles of Table 3 by feature set (the paper's challenge abbreviations).
+SET_TITLES = {"IS09": "EC", "IS10": "PC", "IS11": "SSC", "IS12": "STC", "IS13": "ComParE 2013", "ComParE": "ComParE"}
+
+#: Table 3 of the paper (UA %, eNTERFACE'05, best kernel per cell as printed).
+PUBLISHED_TABLE3 = {"LOSO": {"EC": 66.61, "PC": 73.87, "SSC": 79.19, "STC": 81.18, "ComParE": 80.45},
+                    "TVT": {"EC": 70.83, "PC": 71.66, "SSC": 77.92, "STC": 80.00, "ComParE": 80.83}}
+#: Table 4 of the paper: model label -> (noisy UA %, clean UA %).
+PUBLISHED_TABLE4: dict[str, tuple[float | None, float]] = {
+    "SVM (ComParE)": (None, 80.83), "LDNN (MFCCs)": (75.51, 88.33), "LDNN (log-Mels)": (78.87, 90.42),
+    "T-CLDNN (MFCCs)": (83.44, 87.92), "FST-CLDNN (MFCCs)": (84.45, 92.92), "T-CLDNN (log-Mels)": (84.23, 92.92),
+    "S-CLDNN (log-Mels)": (82.73, 91.67), "ST-CLDNN (log-Mels)": (84.26, 93.75),
+    "FST-CLDNN (log-Mels)": (86.21, 94.58),
+}
+#: Table 5 of the paper: model label -> UA % of (Raw, CNN, BLSTM, MLP).
+PUBLISHED_TABLE5: dict[str, tuple[float, float, float, float]] = {
+    "T-CLDNN (MFCCs)": (23.75, 52.50, 88.75, 88.75), "FST-CLDNN (MFCCs)": (23.75, 56.25, 88.75, 92.50),
+    "T-CLDNN (log-Mels)": (27.92, 59.17, 93.33, 93.33), "S-CLDNN (log-Mels)": (27.92, 45.83, 88.33, 91.67),
+    "ST-CLDNN (log-Mels)": (27.92, 55.83, 89.17, 89.17), "FST-CLDNN (log-Mels)": (27.92, 54.17, 89.17, 94.58),
+}
+
+
+def _ua(recs: Sequence[dict[str, Any]]) -> list[float]:
+    return [100.0 * r["metrics"]["ua"] for r in recs]
+
+
+def _pooled(recs: Sequence[dict[str, Any]]) -> float:
+    from ..models.svm import unweighted_accuracy
+
+    return 100.0 * unweighted_accuracy(np.concatenate([r["y_true"] for r in recs]),
+                                       np.concatenate([r["y_pred"] for r in recs]))
+
+
+def _mean_std(vals: Sequence[float]) -> str:
+    return f"{np.mean(vals):.2f} ± {np.std(vals, ddof=1) if len(vals) > 1 else 0.0:.2f}"
+
+
+def _protocol(rec: dict[str, Any]) -> str:
+    return "LOSO" if rec["protocol"]["config"].get("kind") == "loso" else "TVT"
+
+
+def _is_svm(rec: dict[str, Any]) -> bool:
+    return rec["model"] == "svm"
+
+
+def table3(records: Sequence[dict[str, Any]], published: bool = False) -> pd.DataFrame:
+    """Table 3: rows (protocol, kernel), columns feature sets; pooled test UA (%) over folds and seeds."""
+    cells: dict[tuple[str, str, str, str], list[dict[str, Any]]] = defaultdict(list)
+    for r in records:
+        if _is_svm(r):
+            fset = SET_TITLES.get(r["features"].get("feature_set", ""), r["features"].get("feature_set", "?"))
+            cells[(r["corpus"], _protocol(r), r["params"].get("kernel", "linear"), fset)].append(r)
+    sets = [t for t in SET_TITLES.values() if any(k[3] == t for k in cells)]
+    rows = []
+    for corpus, proto, kernel in dict.fromkeys(k[:3] for k in cells):
+        row: dict[str, Any] = {"corpus": corpus, "protocol": proto, "kernel": kernel}
+        for s in sets:
+            recs = cells.get((corpus, proto, kernel, s))
+            row[s] = _pooled(recs) if recs else np.nan
+        rows.append(row)
+    if published:
+        for proto, vals in PUBLISHED_TABLE3.items():
+            rows.append({"corpus": "eNTERFACE'05 (published)", "protocol": proto, "kernel": "best",
+                         **{s: vals.get(s, np.nan) for s in sets}})
+    return pd.DataFrame(rows)
+
+
+def table4(records: Sequence[dict[str, Any]], published: bool = False) -> pd.DataFrame:
+    """Table 4: rows models, columns noisy / clean UA (%) mean ± std over folds and seeds."""
+    by: dict[tuple[str, str], dict[str, list[dict[str, Any]]]] = defaultdict(lambda: defaultdict(list))
+    order: dict[tuple[str, str], int] = {}
+    svm: dict[tuple[str, str], list[dict[str, Any]]] = defaultdict(list)
+    for r in records:
+        if _is_svm(r):
+            if _protocol(r) == "TVT":
+                svm[(r["corpus"], r["variant"])].append(r)
+            continue
+        key = (r["corpus"], r["variant"])
+        by[key][r.get("condition") or "clean"].append(r)
+        order.setdefault(key, r.get("variant_order", 0))
+    rows = []
+    for corpus in dict.fromkeys(r["corpus"] for r in records):
+        cands = {k: v for k, v in svm.items() if k[0] == corpus}
+        if cands:  # the optimal SVM, chosen on validation UA (the test UA would peek at test data)
+            best = max(cands, key=lambda k: np.mean([r.get("val", {}).get("ua", 0.0) for r in cands[k]]))
+            rows.append({"corpus": corpus, "model": best[1], "noisy": "", "clean": _mean_std(_ua(cands[best])),
+                         "runs": len(cands[best])})
+        for key in sorted((k for k in by if k[0] == corpus), key=lambda k: order[k]):
+            cond = by[key]
+            rows.append({"corpus": corpus, "model": key[1],
+                         "noisy": _mean_std(_ua(cond["noisy"])) if cond.get("noisy") else "",
+                         "clean": _mean_std(_ua(cond["clean"])) if cond.get("clean") else "",
+                         "runs": sum(len(v) for v in cond.values())})
+    df = pd.DataFrame(rows, columns=["corpus", "model", "noisy", "clean", "runs"])
+    if published:
+        df["noisy (published)"] = [_pub4(m, 0) for m in df["model"]]
+        df["clean (published)"] = [_pub4(m, 1) for m in df["model"]]
+        have = set(df["model"])
+        extra = [{"corpus": "eNTERFACE'05 (published)", "model": m, "noisy": "", "clean": "", "runs": 0,
+                  "noisy (published)": _fmt(v[0]), "clean (published)": _fmt(v[1])}
+                 for m, v in PUBLISHED_TABLE4.items() if m not in have]
+        df = pd.concat([df, pd.DataFrame(extra)], ignore_index=True) if extra else df
+    return df
+
+
+def _fmt(v: float | None) -> str:
+    return "–" if v is None else f"{v:.2f}"
+
+
+def _pub4(model: str, i: int) -> str:
+    return _fmt(PUBLISHED_TABLE4[model][i]) if model in PUBLISHED_TABLE4 else ""
+
+
+def table5(analysis: dict[str, Any], published: bool = False) -> pd.DataFrame:
+    """Table 5 from :func:`analyze_run`'s ``modulewise.json``: UA (%) per module, plus rho per labeling."""
+    from .modulewise import MODULE_TITLES
+
+    rows = []
+    for label, entry in analysis.get("models", {}).items():
+        row: dict[str, Any] = {"model": label}
+        row.update({MODULE_TITLES[m]: 100.0 * entry["ua"][m] if m in entry["ua"] else np.nan for m in MODULE_TITLES})
+        for factor, per_module in entry.get("rho", {}).items():
+            for m, v in per_module.items():
+                row[f"rho {factor} {MODULE_TITLES.get(m, m)}"] = v
+        rows.append(row)
+        if published and label in PUBLISHED_TABLE5:
+            rows.append({"model": f"{label} (published)", **dict(zip(MODULE_TITLES.values(), PUBLISHED_TABLE5[label]))})
+    return pd.DataFrame(rows)
+
+
+def _analysis(cfg: dict[str, Any], out_dir: Path) -> dict[str, Any] | None:
+    path = Path(cfg["analysis"]) if cfg.get("analysis") else Path(out_dir).parent / "analysis" / "modulewise.json"
+    return json.loads(path.read_text()) if path.is_file() else None
+
+
+def _note(published: bool) -> str:
+    return ("UA in %. Table 3: pooled over the test predictions of all folds; Table 4: mean ± sample std over "
+            "folds and seeds, networks trained on clean + noisy copies and selected/tested under each condition."
+            + (" Rows and columns marked '(published)' are the paper's printed figures (arXiv:1706.02901, "
+               "eNTERFACE'05), not results of this run." if published else ""))
+
+
+@LAYOUTS.register("cldnn_table3")
+def layout_table3(records: list[dict[str, Any]], cfg: dict[str, Any], out_dir: Path) -> Report:
+    rep = Report(title="SVM baselines on openSMILE functionals (Table 3 layout)")
+    rep.tables["Table 3"] = table3(records, bool(cfg.get("published")))
+    rep.text.append(_note(bool(cfg.get("published"))))
+    return rep
+
+
+@LAYOUTS.register("cldnn_table4")
+def layout_table4(records: list[dict[str, Any]], cfg: dict[str, Any], out_dir: Path) -> Report:
+    rep = Report(title="Convolution types under clean and noisy conditions (Table 4 layout)")
+    rep.tables["Table 4"] = table4(records, bool(cfg.get("published")))
+    rep.text.append(_note(bool(cfg.get("published"))))
+    return rep
+
+
+@LAYOUTS.register("cldnn_table5")
+def layout_table5(records: list[dict[str, Any]], cfg: dict[str, Any], out_dir: Path) -> Report:
+    rep = Report(title="Module-wise analysis (Table 5 layout)")
+    _add_table5(rep, cfg, out_dir)
+    return rep
+
+
+def _add_table5(rep: Report, cfg: dict[str, Any], out_dir: Path) -> None:
+    analysis = _analysis(cfg, out_dir)
+    if analysis is None:
+        rep.text.append("Table 5: no module-wise analysis yet; run `emoconv analyze RUNDIR` (needs `bundle: first_fold`).")
+        return
+    rep.tables["Table 5"] = table5(analysis, bool(cfg.get("published")))
+    root = Path(cfg["analysis"]).parent if cfg.get("analysis") else Path(out_dir).parent / "analysis"
+    from ..fileio import atomic_write_bytes
+
+    for e in analysis.get("models", {}).values():  # copied beside report.md so its links resolve
+        src = root / str(e.get("plot") or "")
+        if e.get("plot") and src.is_file():
+            rep.plots.append(atomic_write_bytes(Path(out_dir) / src.name, src.read_bytes()))
+
+
+@LAYOUTS.register("cldnn_study")
+def layout_study(records: list[dict[str, Any]], cfg: dict[str, Any], out_dir: Path) -> Report:
+    published = bool(cfg.get("published"))
+    rep = Report(title="Convolution types in CLDNNs for speech emotion recognition (Tables 3-5 layout)")
+    if any(_is_svm(r) for r in records):
+        rep.tables["Table 3"] = table3(records, published)
+    rep.tables["Table 4"] = table4(records, published)
+    _add_table5(rep, cfg, out_dir)
+    rep.text.append(_note(published))
+    return rep
+
+
+# -- module-wise analysis of a run -------------------------------------------------------------
+
+def analyze_run(rundir: str | Path, out: str | Path | None = None, condition: str = "clean",
+                **svm_params: Any) -> tuple[dict[str, Any], Path]:
+    """Module-wise analysis of every saved CLDNN/LDNN bundle of ``rundir`` (Table 5, Fig. 2-style grids).
+
+    For each bundle (runs of ``condition``; all runs when the recipe has no noise conditions) the
+    corpus features are re-read (cache), normalised with the bundle's normaliser, passed through the
+    model (:func:`emoconv.models.cldnn.extract_module_outputs`); an SVM is trained per module on the
+    run's own fold (train / val / test, speaker-independent) and an LDA grid of the training
+    partition is drawn (emotion / speaker / gender x CNN / BLSTM / MLP) with rho per cell.
+    Writes ``modulewise.json``, ``table5.md`` and ``lda_<key>.png`` to ``out`` (default RUNDIR/analysis).
+    """
+    from ..bundle import load_bundle
+    from ..experiments.recipe import build_recipe
+    from ..experiments.runner import Workspace
+    from ..experiments.store import ResultsStore
+    from ..models.cldnn import extract_module_outputs
+    from .modulewise import lda_grid, modulewise_table, modulewise_ua
+
+    store = ResultsStore(rundir)
+    meta = store.root / "recipe.json"
+    if not meta.is_file():
+        raise ConfigError(f"{store.root}: no recipe.json; pass the folder 'emoconv run' wrote")
+    recipe = build_recipe(json.loads(meta.read_text())["recipe"], where=str(meta))
+    recs = [r for r in store.records() if r.get("bundle") and r["model"] == "cldnn"]
+    if any(r.get("condition") for r in recs):
+        recs = [r for r in recs if r.get("condition") == condition]
+    if not recs:
+        raise ConfigError(f"{store.root}: no saved CLDNN/LDNN models (condition {condition}); run the recipe "
+                          "with bundle: first_fold (or all)")
+    out_dir = Path(out) if out else store.root / "analysis"
+    ws = Workspace(recipe)
+    params = {"kernel": "linear", "C": 1.0, **svm_params}
+    result: dict[str, Any] = {"condition": condition, "svm": params, "models": {}}
+    for r in sorted(recs, key=lambda r: (r.get("variant_order", 0), r["corpus"], r["fold"])):
+        b = load_bundle(store.root / r["bundle"])
+        utts = ws.utterances(r["corpus"])
+        feats = ws.features(r["corpus"], b.features)
+        norm = b.normalizer
+        x = [norm.transform(f) for f in feats] if norm is not None and norm.mode != "none" else list(feats)
+        reps = extract_module_outputs(b.model, x)
+        index = {lab: i for i, lab in enumerate(r["labels"])}
+        y = np.array([index[u.label] for u in utts])
+        spk = [u.speaker for u in utts]
+        fold = ws.folds(r["corpus"])[r["fold"]]
+        ua = modulewise_ua(reps, y, spk, train_idx=fold.train, test_idx=fold.test, val_idx=fold.val,
+                           n_classes=len(r["labels"]), **params)
+        tr = np.sort(np.asarray(fold.train, dtype=np.int64))
+        label = r["variant"] if len({q["corpus"] for q in recs}) == 1 else f"{r['variant']} [{r['corpus']}]"
+        plot = f"lda_{r['key']}.png"
+        rhos = lda_grid({m: v[tr] for m, v in reps.items() if m != "raw"},
+                        {"emotion": [utts[i].label for i in tr], "speaker": [spk[i] for i in tr],
+                         "gender": [utts[i].gender for i in tr]}, out_dir / plot, title=label)
+        result["models"][label] = {"ua": ua, "rho": rhos, "plot": plot, "run_key": r["key"], "fold": r["fold"]}
+    atomic_write_json(out_dir / "modulewise.json", result)
+    table = modulewise_table({k: v["ua"] for k, v in result["models"].items()})
+    atomic_write_text(out_dir / "table5.md", "# Module-wise UA (%) (Table 5 layout)\n\n"
+                      + _to_markdown(table.reset_index(names="model")) + "\n")
+    return result, out_dir
