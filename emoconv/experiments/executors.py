@@ -7,6 +7,7 @@ one after another in this process.
 
 from __future__ import annotations
 
+import os
 import traceback
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -14,9 +15,12 @@ from typing import Any, Callable, Protocol
 
 from ..errors import EmoconvError
 from ..registry import Registry
+from .progress import SweepMonitor
+from .ray_executor import run_ray
 from .recipe import Recipe
 from .runner import RunSpec, Workspace, execute_run
 from .store import ResultsStore
+from .workers import run_processes
 
 
 @dataclass
@@ -43,9 +47,11 @@ def run_local(recipe: Recipe, runs: list[RunSpec], store: ResultsStore, progress
     ws = workspace or Workspace(recipe, cache_dir, progress=progress)
     outcome = SweepOutcome()
     bar = tqdm(total=len(runs), desc="runs", unit="run", disable=not progress, dynamic_ncols=True)
+    monitor = SweepMonitor(store.root, runs, executor="local", workers=1, live=False)  # status.json
     try:
         for run in runs:
             bar.set_description(f"{run.corpus} {run.variant} fold {run.fold}")
+            monitor.started(run.key, worker=0, pid=os.getpid())
             try:
                 record = execute_run(recipe, run, ws, rundir=store.root, progress=bar if progress else None)
             except EmoconvError:
@@ -54,12 +60,20 @@ def run_local(recipe: Recipe, runs: list[RunSpec], store: ResultsStore, progress
                 store.write_failure(run.key, {"error": f"{type(exc).__name__}: {exc}",
                                               "traceback": traceback.format_exc(), "attempts": 1})
                 outcome.failed[run.key] = f"{type(exc).__name__}: {exc}"
+                monitor.finished(run.key, ok=False, error=outcome.failed[run.key])
                 bar.update(1)
                 continue
             store.write(record)
             outcome.done.append(run.key)
+            monitor.finished(run.key, ok=True)
             bar.set_postfix(ua=f"{record['metrics']['ua']:.3f}", refresh=False)
             bar.update(1)
     finally:
         bar.close()
+        monitor.close()  # finished, interrupted (Ctrl-C) or stopped, from the exception in flight
     return outcome
+
+
+# Executors that outgrow one process (issue 7): emoconv/experiments/workers.py and ray_executor.py.
+EXECUTORS.register("processes")(run_processes)
+EXECUTORS.register("ray")(run_ray)

@@ -16,8 +16,11 @@ stays the truth about which runs are finished.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import random
+import signal
 import socket
 import sys
 import time
@@ -27,6 +30,7 @@ from typing import Any, Sequence
 from ..fileio import atomic_write_json
 
 STATUS_NAME = "status.json"
+FAULT_ENV = "EMOCONV_FAULT_KILL"
 STATUS_VERSION = 1
 
 
@@ -210,8 +214,10 @@ def describe_status(rundir: str | os.PathLike[str], now: float | None = None) ->
         if state == "running" and st.get("host") == socket.gethostname() and not _alive(int(st.get("pid", 0))):
             state = "ended without finishing (its process is gone); run the same command again to resume"
         started = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(st.get("started_at", now)))
+        when = (f"updated {_duration(now - st.get('updated_at', now))} ago" if st.get("state") == "running" else
+                f"took {_duration(st.get('updated_at', now) - st.get('started_at', now))}")
         lines.append(f"sweep {state}: executor {st.get('executor')}, {st.get('workers')} worker(s), "
-                     f"started {started}, updated {_duration(now - st.get('updated_at', now))} ago")
+                     f"started {started}, {when}")
         waiting = st["this_sweep"] - st["done"] - st["failed"] - len(st.get("running", {}))
         lines.append(f"runs: {st['planned']} planned, {st['skipped']} finished before, {st['done']} done, "
                      f"{st['failed']} failed, {len(st.get('running', {}))} running, {max(waiting, 0)} waiting"
@@ -231,3 +237,92 @@ def describe_status(rundir: str | os.PathLike[str], now: float | None = None) ->
             lines.append(f"  failed  {key}  {f['label']}: {f.get('error')}")
     lines.append(f"results: {n_results} record(s) in {rundir / 'results'}, {n_failed_notes} failure note(s)")
     return "\n".join(lines)
+
+
+# -- inside workers: the per-run progress object and the fault-injection test hook --------------
+
+def describe_exit(exitcode: int | None) -> str:
+    if exitcode is None:
+        return "stopped answering"
+    if exitcode < 0:
+        try:
+            name = signal.Signals(-exitcode).name
+        except ValueError:
+            name = f"signal {-exitcode}"
+        hint = " (kill -9 or out of memory)" if -exitcode == signal.SIGKILL else ""
+        return f"was killed by {name}{hint}"
+    return f"exited with status {exitcode}"
+
+
+def error_from(name: str, message: str) -> Exception:
+    """Rebuild an EmoconvError subclass sent by name from a worker."""
+    from .. import errors
+
+    cls = getattr(errors, name, None)
+    if not (isinstance(cls, type) and issubclass(cls, errors.EmoconvError)):
+        cls = errors.EmoconvError
+    return cls(message)
+
+
+def fault_point(key: str, point: str, epoch: int | None = None) -> None:
+    """Test hook: SIGKILL this process at ``point`` when ``$EMOCONV_FAULT_KILL`` says so.
+
+    ``EMOCONV_FAULT_KILL="p=0.5,seed=3,dir=/tmp/marks[,at=any|epoch|written][,max=3]"``: a run
+    is chosen with probability ``p`` (seeded by ``seed`` and its key) and killed on its first
+    attempt at a random epoch (1-3) or right after its record was written; the marker file
+    ``dir/<key>`` keeps its retry alive, and ``max`` caps the kills of the whole sweep (slot
+    files in ``dir``). Used by the fault-injection tests of the processes and ray executors.
+    """
+    spec = os.environ.get(FAULT_ENV)
+    if not spec:
+        return
+    opts = dict(part.split("=", 1) for part in spec.split(",") if "=" in part)
+    rng = random.Random(f"{opts.get('seed', '0')}:{key}")
+    if rng.random() >= float(opts.get("p", "0.5")):
+        return
+    kill_epoch = rng.randint(1, 3)
+    at = opts.get("at", "any")
+    where = rng.choice(["epoch", "written"]) if at == "any" else at
+    if where != point or (point == "epoch" and epoch != kill_epoch):
+        return
+    marks = Path(opts.get("dir", "."))
+    marks.mkdir(parents=True, exist_ok=True)
+    if (marks / key).exists():  # killed once already: let the retry live
+        return
+    if "max" in opts and not any(_claim(marks / f".slot-{i}") for i in range(int(opts["max"]))):
+        return  # the sweep's kill budget is spent
+    (marks / key).touch()
+    os.kill(os.getpid(), signal.SIGKILL)
+
+
+def _claim(path: Path) -> bool:
+    try:
+        os.close(os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY))
+    except FileExistsError:
+        return False
+    return True
+
+
+class RunProgress:
+    """The ``progress`` object handed to :func:`execute_run` in workers: forwards epochs, calls the fault hook."""
+
+    def __init__(self, key: str, conn: Any = None, min_interval_s: float = 0.5) -> None:
+        self.key, self.conn, self.min_interval_s = key, conn, min_interval_s
+        self.epoch = 0
+        self._last = 0.0
+
+    def set_postfix(self, *args: Any, epoch: int | None = None, **kwargs: Any) -> None:
+        if epoch is not None:
+            self.epoch = int(epoch)
+
+    def update(self, n: int = 1) -> None:
+        fault_point(self.key, "epoch", self.epoch)
+        now = time.monotonic()
+        if self.conn is not None and now - self._last >= self.min_interval_s:
+            self._last = now
+            with contextlib.suppress(OSError):
+                self.conn.send(("epoch", self.key, self.epoch))
+
+    def set_description(self, *args: Any, **kwargs: Any) -> None: ...
+    def refresh(self, *args: Any, **kwargs: Any) -> None: ...
+    def write(self, *args: Any, **kwargs: Any) -> None: ...

@@ -92,11 +92,11 @@ def run_ray(recipe: Any, runs: list[Any], store: Any, progress: bool = True, cac
     import_plugins(names)
     started_here = False
     if not ray.is_initialized():
-        kwargs: dict[str, Any] = {"include_dashboard": False, "logging_level": "WARNING", "log_to_driver": False}
-        if address:
-            ray.init(address=address, **kwargs)
+        if address:  # an existing cluster (also Ray Client "ray://"): its own settings apply
+            ray.init(address=address)
         else:
-            ray.init(num_cpus=workers or os.cpu_count(), **kwargs)
+            ray.init(num_cpus=workers or os.cpu_count(), include_dashboard=False, logging_level="WARNING",
+                     log_to_driver=False)
         started_here = True
     slots = _slots(ray, workers, cpus_per_run, gpus_per_run)
     env = {k: os.environ[k] for k in (FAULT_ENV, PLUGINS_ENV, "EMOCONV_CACHE") if os.environ.get(k)}

@@ -1,35 +1,26 @@
-"""The ``processes`` executor: persistent worker processes on one machine, supervised.
+"""The ``processes`` executor: persistent, supervised worker processes on one machine.
 
-Design (a supervisor in the calling process, N workers started with ``spawn``):
+* **Start.** Workers fork from a ``multiprocessing`` forkserver that imported torch and
+  emoconv once (``spawn`` where there is none), so a worker (re)starts in milliseconds.
+* **Pinning.** The usable cores are split into N contiguous shares; each worker pins
+  itself to its share (``os.sched_setaffinity``) and sets ``OMP_NUM_THREADS`` etc. and
+  ``torch.set_num_threads`` to its size before any thread pool exists (with ``spawn`` it
+  is born so: the supervisor sets both around ``Process.start()``). No oversubscription.
+* **Persistent.** A worker keeps its :class:`~emoconv.experiments.runner.Workspace`
+  (corpus, features, folds) and takes one run at a time over its own pipe, so the
+  supervisor always knows which run each worker holds (no shared queue to corrupt).
+* **Faults.** A worker that dies (``kill -9``, OOM killer, segfault) costs only its run:
+  requeued up to ``retries`` times (default 2), worker restarted, then written to
+  ``failed/<key>.json`` with the reason. A Python exception in a run fails that run and
+  is *not* retried (runs are deterministic: the same seed raises it again;
+  ``retry_errors=True`` changes that, ``MemoryError`` is always retried). An
+  :class:`~emoconv.errors.EmoconvError` stops the sweep with its one-line message.
+* **Records** are written by the worker through the store (atomic rename); a worker
+  killed after writing is noticed (the record exists) and the run is not repeated.
+* **Ctrl-C** terminates the workers (they ignore SIGINT: the supervisor decides), keeps
+  every finished record and re-raises ``KeyboardInterrupt``.
 
-* **Pinning.** The usable cores (``os.sched_getaffinity``) are split into N contiguous
-  shares. Each worker is born pinned to its share and with ``OMP_NUM_THREADS`` (and the
-  MKL/OpenBLAS equivalents) set to the share's size: the supervisor sets its own
-  affinity and those variables just around ``Process.start()``, so they hold before the
-  child imports torch; the child then calls ``torch.set_num_threads``. N workers with
-  one BLAS thread per core do not oversubscribe the machine.
-* **Persistent workers.** A worker imports torch once, keeps a per-process
-  :class:`~emoconv.experiments.runner.Workspace` (corpus, features, folds) and takes one
-  run at a time over its own pipe. The supervisor always knows which run each worker
-  holds (no shared queue a dying process could corrupt).
-* **Faults.** A worker that dies (``kill -9``, the kernel's OOM killer, a segfault) costs
-  only its in-flight run: it is requeued up to ``retries`` times (default 2, i.e. three
-  attempts), the worker is restarted, and a run that keeps killing workers is written
-  to ``failed/<key>.json`` with the reason. A Python exception inside a run is a
-  failure of that run and is *not* retried by default: runs are deterministic, so the
-  same seed raises the same error again (``retry_errors=True`` changes that;
-  ``MemoryError`` is always retried). An :class:`~emoconv.errors.EmoconvError`
-  (configuration or data problem) stops the whole sweep with its one-line message.
-* **Records** are written by the worker through :class:`ResultsStore` (atomic rename);
-  a worker killed after writing but before reporting is noticed (the record exists)
-  and the run is not repeated.
-* **Ctrl-C** terminates the workers (they ignore SIGINT themselves, so the supervisor
-  decides), keeps every finished record, and re-raises ``KeyboardInterrupt``.
-
-Test hook: ``EMOCONV_FAULT_KILL="p=0.5,seed=3,dir=/tmp/marks[,at=any|epoch|written]"``
-makes a run SIGKILL its own process on its first attempt with probability ``p``, at a
-random epoch (1-3) or right after its record was written; a marker file in ``dir``
-keeps the retry from being killed again. Used by the fault-injection tests.
+Test hook: ``EMOCONV_FAULT_KILL`` (see :func:`emoconv.experiments.progress.fault_point`).
 """
 
 from __future__ import annotations
@@ -38,7 +29,6 @@ import contextlib
 import importlib
 import importlib.util
 import os
-import random
 import signal
 import time
 import traceback
@@ -47,7 +37,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterator, Sequence
 
-FAULT_ENV = "EMOCONV_FAULT_KILL"
+from .progress import FAULT_ENV, RunProgress, describe_exit, error_from, fault_point  # noqa: F401
+
 PLUGINS_ENV = "EMOCONV_PLUGINS"
 THREAD_VARS = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS", "NUMEXPR_NUM_THREADS",
                "VECLIB_MAXIMUM_THREADS", "BLIS_NUM_THREADS")
@@ -120,84 +111,17 @@ def import_plugins(plugins: Sequence[str]) -> None:
         _IMPORTED.add(item)
 
 
-def fault_point(key: str, point: str, epoch: int | None = None) -> None:
-    """Test hook: SIGKILL this process here if ``$EMOCONV_FAULT_KILL`` says so (see the module docstring)."""
-    spec = os.environ.get(FAULT_ENV)
-    if not spec:
-        return
-    opts = dict(part.split("=", 1) for part in spec.split(",") if "=" in part)
-    rng = random.Random(f"{opts.get('seed', '0')}:{key}")
-    if rng.random() >= float(opts.get("p", "0.5")):
-        return
-    kill_epoch = rng.randint(1, 3)
-    at = opts.get("at", "any")
-    where = rng.choice(["epoch", "written"]) if at == "any" else at
-    if where != point or (point == "epoch" and epoch != kill_epoch):
-        return
-    marks = Path(opts.get("dir", "."))
-    marks.mkdir(parents=True, exist_ok=True)
-    try:
-        os.close(os.open(marks / key, os.O_CREAT | os.O_EXCL | os.O_WRONLY))
-    except FileExistsError:  # killed once already: let the retry live
-        return
-    os.kill(os.getpid(), signal.SIGKILL)
-
-
-class RunProgress:
-    """The ``progress`` object handed to :func:`execute_run` in workers: forwards epochs, calls the fault hook."""
-
-    def __init__(self, key: str, conn: Any = None, min_interval_s: float = 0.5) -> None:
-        self.key, self.conn, self.min_interval_s = key, conn, min_interval_s
-        self.epoch = 0
-        self._last = 0.0
-
-    def set_postfix(self, *args: Any, epoch: int | None = None, **kwargs: Any) -> None:
-        if epoch is not None:
-            self.epoch = int(epoch)
-
-    def update(self, n: int = 1) -> None:
-        fault_point(self.key, "epoch", self.epoch)
-        now = time.monotonic()
-        if self.conn is not None and now - self._last >= self.min_interval_s:
-            self._last = now
-            with contextlib.suppress(OSError):
-                self.conn.send(("epoch", self.key, self.epoch))
-
-    def set_description(self, *args: Any, **kwargs: Any) -> None: ...
-    def refresh(self, *args: Any, **kwargs: Any) -> None: ...
-    def write(self, *args: Any, **kwargs: Any) -> None: ...
-
-
-def describe_exit(exitcode: int | None) -> str:
-    if exitcode is None:
-        return "stopped answering"
-    if exitcode < 0:
-        try:
-            name = signal.Signals(-exitcode).name
-        except ValueError:
-            name = f"signal {-exitcode}"
-        hint = " (kill -9 or out of memory)" if -exitcode == signal.SIGKILL else ""
-        return f"was killed by {name}{hint}"
-    return f"exited with status {exitcode}"
-
-
-def error_from(name: str, message: str) -> Exception:
-    """Rebuild an EmoconvError subclass sent by name from a worker."""
-    from .. import errors
-
-    cls = getattr(errors, name, None)
-    if not (isinstance(cls, type) and issubclass(cls, errors.EmoconvError)):
-        cls = errors.EmoconvError
-    return cls(message)
-
-
 # -- worker side ------------------------------------------------------------------------------
 
 def _worker_main(wid: int, share: list[int], conn: Any, recipe: Any, rundir: str, cache_dir: str | None,
-                 plugins: list[str], threads: int) -> None:
+                 plugins: list[str], threads: int, environ: dict[str, str]) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the supervisor handles Ctrl-C
+    os.environ.clear()  # the supervisor's environment now, not the forkserver's from when it started
+    os.environ.update(environ)
     if share and hasattr(os, "sched_setaffinity"):
         os.sched_setaffinity(0, share)
+    for var in THREAD_VARS:  # for libraries that read them late (a forkserver child has its parent's)
+        os.environ[var] = str(threads)
     import torch
 
     torch.set_num_threads(max(1, threads))
@@ -257,6 +181,16 @@ def _born_pinned(share: list[int], threads: int) -> Iterator[None]:
                 os.environ[k] = v
 
 
+def _preload_modules() -> list[str]:
+    """What the forkserver imports once: emoconv's run path, every model module, and torch's
+    optimiser machinery (``torch.optim`` pulls in ``torch._dynamo`` on first use: seconds)."""
+    import pkgutil
+
+    from .. import models
+    return [__name__, "emoconv.experiments.runner", "torch._dynamo", "sklearn.metrics", "emoconv.models"] + [
+        f"emoconv.models.{m.name}" for m in pkgutil.iter_modules(models.__path__)]
+
+
 @dataclass
 class _Worker:
     wid: int
@@ -276,7 +210,11 @@ class ProcessPool:
                  plugins: list[str], threads: int | None, retries: int, retry_errors: bool) -> None:
         import multiprocessing as mp
 
-        self.ctx = mp.get_context("spawn")
+        if "forkserver" in mp.get_all_start_methods():  # see the module docstring
+            self.ctx = mp.get_context("forkserver")
+            self.ctx.set_forkserver_preload(_preload_modules())
+        else:  # pragma: no cover - macOS/Windows
+            self.ctx = mp.get_context("spawn")
         self.recipe, self.store, self.monitor = recipe, store, monitor
         self.shares = core_shares(n_workers)
         self.threads = threads
@@ -292,7 +230,8 @@ class ProcessPool:
         parent, child = self.ctx.Pipe()
         proc = self.ctx.Process(target=_worker_main, name=f"emoconv-worker-{wid}", daemon=True,
                                 args=(wid, share, child, self.recipe, str(self.store.root),
-                                      str(self.cache_dir) if self.cache_dir else None, self.plugins, threads))
+                                      str(self.cache_dir) if self.cache_dir else None, self.plugins, threads,
+                                      dict(os.environ)))
         with _born_pinned(share, threads):
             proc.start()
         child.close()
