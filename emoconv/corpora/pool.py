@@ -20,13 +20,14 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass, field
-from typing import Iterable, Mapping, Sequence
+from pathlib import Path
+from typing import Any, Callable, Iterable, Mapping, Sequence
 
 import numpy as np
 import pandas as pd
 
-from ..config import check
-from ..errors import CorpusError
+from ..config import check, from_dict
+from ..errors import ConfigError, CorpusError
 from .base import FOUR_CLASSES, Utterance
 
 #: FEELTRACE landmarks (valence, arousal) of the four classes, as given in the issue / the paper's Table 2.
@@ -183,3 +184,90 @@ def table_markdown(df: pd.DataFrame, floatfmt: str = "{:.0f}") -> str:
         cells = [floatfmt.format(v) if isinstance(v, (float, np.floating)) else str(v) for v in row]
         lines.append("| " + " | ".join([str(idx)] + cells) + " |")
     return "\n".join(lines) + "\n"
+
+
+# -- pooling from a recipe --------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class PoolSourceSpec:
+    """One source of a recipe's ``pool`` corpus (``corpora.X.options.sources.KEY``).
+
+    ``name`` is the registered loader (default: the source key), ``path`` its folder (null:
+    a ConfigError naming the key, unless ``skip`` or the pool's ``skip_missing``),
+    ``options``/``labels``/``builtin`` as for a plain corpus; ``label_map``, ``dimensional``,
+    ``valence_key``, ``arousal_key`` and ``scale`` as in :class:`PoolSource`. The source key
+    becomes the utterances' ``corpus``, so two sources may use the same loader (two
+    generated corpora with different seeds, two IEMOCAP subsets).
+    """
+
+    name: str
+    path: str | None = None
+    options: dict[str, Any] = field(default_factory=dict)
+    labels: tuple[str, ...] | None = None
+    builtin: dict[str, Any] = field(default_factory=dict)
+    skip: bool = False
+    label_map: dict[str, str] = field(default_factory=dict)
+    dimensional: bool = False
+    valence_key: str = "valence"
+    arousal_key: str = "arousal"
+    scale: tuple[float, float] = (-1.0, 1.0)
+
+
+@dataclass(frozen=True)
+class PoolOptions:
+    """Loader options of a ``pool`` corpus: the sources and whether path-less ones are dropped."""
+
+    sources: dict[str, Any] = field(default_factory=dict)
+    skip_missing: bool = False
+
+
+def parse_pool_options(options: Mapping[str, Any], where: str = "pool") -> tuple[dict[str, PoolSourceSpec], bool]:
+    """Validate a pool's options into ``({key: PoolSourceSpec}, skip_missing)``; ConfigError names the key."""
+    opts = from_dict(PoolOptions, dict(options or {}), where)
+    if not isinstance(opts.sources, dict) or not opts.sources:
+        raise ConfigError(f"{where}.sources: give a mapping source name -> settings (path, label_map, ...)")
+    specs: dict[str, PoolSourceSpec] = {}
+    for key, raw in opts.sources.items():
+        if raw is not None and not isinstance(raw, dict):
+            raise ConfigError(f"{where}.sources.{key}: expected a mapping of settings (path, options, label_map)")
+        raw = dict(raw or {})
+        raw.setdefault("name", str(key))
+        specs[str(key)] = from_dict(PoolSourceSpec, raw, f"{where}.sources.{key}")
+    return specs, bool(opts.skip_missing)
+
+
+def load_pool(options: Mapping[str, Any], root_for: Callable[[PoolSourceSpec], Path],
+              load: Callable[..., list[Utterance]] | None = None, where: str = "pool") -> list[Utterance]:
+    """Load, map and merge the sources of a recipe's ``pool`` corpus (see :class:`PoolSourceSpec`).
+
+    ``root_for(spec)`` resolves a source's folder (the runner generates built-in corpora
+    there); ``load(name, root, labels=..., **options)`` defaults to
+    :func:`emoconv.corpora.load_corpus`. Returns :func:`pool_corpora`'s four-class list with
+    ``corpus`` set to the source key and speakers namespaced ``key/speaker``.
+    """
+    if load is None:
+        from .base import load_corpus as load
+    specs, skip_missing = parse_pool_options(options, where)
+    loaded: dict[str, list[Utterance]] = {}
+    sources: list[PoolSource] = []
+    for key, spec in specs.items():
+        if spec.skip:
+            continue
+        if spec.path is None and spec.name != "builtin":
+            if skip_missing:
+                continue
+            raise ConfigError(f"{where}.sources.{key}.path: no folder for source {key!r}; pass "
+                              f"{where}.sources.{key}.path=/path/to/{spec.name} on the command line, or "
+                              f"{where}.sources.{key}.skip=true to leave it out")
+        utts = load(spec.name, root_for(spec), labels=spec.labels, **spec.options)
+        loaded[key] = [dataclasses.replace(u, corpus=key) for u in utts]
+        try:
+            sources.append(PoolSource(key, label_map=dict(spec.label_map), dimensional=spec.dimensional,
+                                      valence_key=spec.valence_key, arousal_key=spec.arousal_key,
+                                      scale=tuple(spec.scale)))
+        except ConfigError as exc:
+            raise ConfigError(f"{where}.sources.{key}: {exc}") from None
+    if not loaded:
+        raise ConfigError(f"{where}.sources: every source is skipped or has no path; give at least one "
+                          f"{where}.sources.NAME.path")
+    return pool_corpora(loaded, sources)

@@ -18,15 +18,18 @@ Kinds:
     multi-time-scale (MTS) CNN paper: Guizzo, Weyde and Leveson, "Multi-time-scale
     convolution for emotion recognition from speech audio signals", ICASSP 2020.
 ``loso`` / ``loso_session``
-    Leave one speaker (session) out: one fold per unit, that unit is the test set.
-    ``folds`` is ignored.
+    Leave one speaker (session) out: one fold per unit, that unit is the test set; ``folds`` is ignored.
 ``fixed``
     One fold from explicit ``train``/``val``/``test`` lists of units.
+``session_speakers``
+    Per held-out session, test one speaker and validate on another (IEMOCAP): :mod:`.session_speakers`.
+``multicorpus`` / ``multicorpus_resample``
+    Pooled corpora: each corpus's speakers split 60/20/20 (rotated groups / reshuffled per fold) and the
+    per-corpus partitions merged into one fold (Kim et al., ACII 2017): :mod:`.multicorpus`.
 
-In every kind except ``fixed`` the validation units are drawn at random (seeded) from
-the non-test units: ``val_speakers`` of them when set, else ``val_ratio`` of them
-rounded half up, at least one and leaving at least one for training. If a draw leaves
-the training partition without a class that validation or test holds, up to
+In every kind except ``fixed`` and ``session_speakers`` the validation units are drawn at random (seeded) from the
+non-test units: ``val_speakers`` of them when set, else ``val_ratio`` of them rounded half up, at least one and leaving
+at least one for training. If a draw leaves the training partition without a class that validation or test holds, up to
 ``_VAL_DRAWS`` further draws are tried before :class:`ProtocolError` is raised.
 
 Units are sorted before any shuffling and every random stream is seeded from
@@ -46,7 +49,8 @@ import numpy as np
 from ..config import check
 from ..errors import ProtocolError
 
-KINDS = ("kfold", "ratio", "loso", "loso_session", "fixed")
+KINDS = ("kfold", "ratio", "loso", "loso_session", "fixed", "session_speakers", "multicorpus",
+         "multicorpus_resample")
 GROUPS = ("speaker", "session")
 _VAL_DRAWS = 50
 _STRATIFY_DRAWS = 256
@@ -116,7 +120,7 @@ class ProtocolConfig:
     @property
     def unit(self) -> str:
         """The attribute that never crosses partitions: ``"speaker"`` or ``"session"``."""
-        return "session" if self.kind == "loso_session" else self.group
+        return "session" if self.kind in ("loso_session", "session_speakers") else self.group
 
 
 @dataclass(frozen=True)
@@ -196,8 +200,8 @@ def check_fold(fold: Fold, utterances: Sequence[Any]) -> None:
     for unit in units:
         owner: dict[str, str] = {}
         for name, idx in _parts(fold):
-            if fold.val_within_train and name == "val":
-                name = "train"  # validation shares the training speakers by design; test must not
+            if name == "val" and (fold.val_within_train or (fold.kind == "session_speakers" and unit == "session")):
+                name = "train" if fold.val_within_train else "test"  # shared by design (see the kinds); speakers never
             for u in sorted({_unit_of(utterances[i], unit, i) for i in idx}):
                 if u in owner and owner[u] != name:
                     raise ProtocolError(f"{where}: {unit} {u!r} is in both {owner[u]} and {name}; "
@@ -228,6 +232,14 @@ def make_folds(utterances: Sequence[Any], cfg: ProtocolConfig) -> list[Fold]:
     """
     if not utterances:
         raise ProtocolError("no utterances to split; load a corpus first")
+    if cfg.kind == "session_speakers":
+        from .session_speakers import session_speaker_folds
+        return session_speaker_folds(utterances, cfg)
+    if cfg.kind in ("multicorpus", "multicorpus_resample"):
+        from .multicorpus import MultiCorpusConfig, multicorpus_folds
+        mode = "rotate" if cfg.kind == "multicorpus" else "resample"
+        return multicorpus_folds(utterances, MultiCorpusConfig(folds=cfg.folds, mode=mode, val_ratio=cfg.val_ratio,
+                                                               test_ratio=cfg.test_ratio, seed=cfg.seed))
     unit = cfg.unit
     keys = [_unit_of(u, unit, i) for i, u in enumerate(utterances)]
     units = sorted(set(keys))

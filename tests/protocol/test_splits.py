@@ -303,3 +303,63 @@ def test_val_within_train_still_catches_test_leaks():
     fold = Fold(0, (0,), (2,), (1,), ("A",), ("B",), ("A",), val_within_train=True)
     with pytest.raises(ProtocolError, match="speaker 'A' is in both train and test"):
         check_fold(fold, utts)
+
+
+# session_speakers (IEMOCAP, multi-dilated CNN paper) and EMODB's loso with one validation speaker ----------
+
+def iemocap_like(n_sessions: int = 5) -> list[Utterance]:
+    """Sessions of one female and one male speaker, every speaker saying every class."""
+    return corpus(2 * n_sessions, per_speaker=8, speakers_per_session=2, seed=3)
+
+
+def test_session_speakers_tests_every_speaker_once_and_trains_on_other_sessions():
+    utts = iemocap_like(5)
+    folds = make_folds(utts, ProtocolConfig(kind="session_speakers"))
+    assert len(folds) == 10
+    assert sorted(f.test_speakers[0] for f in folds) == sorted({u.speaker for u in utts})
+    for f in folds:
+        held = {utts[i].session for i in f.test}
+        assert len(held) == 1 and {utts[i].session for i in f.val} == held      # same session, paper's protocol
+        assert f.val_speakers != f.test_speakers and len(f.val_speakers) == len(f.test_speakers) == 1
+        assert held.isdisjoint({utts[i].session for i in f.train})
+        assert len({utts[i].session for i in f.train}) == 4
+        assert len(f.train) + len(f.val) + len(f.test) == len(utts)
+        d = f.describe()
+        assert d["test_sessions"] == d["val_sessions"] == sorted(held) and len(d["train_sessions"]) == 4
+    # the two folds of one session swap validation and test
+    assert (folds[0].test_speakers, folds[0].val_speakers) == (folds[1].val_speakers, folds[1].test_speakers)
+    assert make_folds(list(reversed(utts)), ProtocolConfig(kind="session_speakers"))[3].test_speakers == \
+        folds[3].test_speakers
+
+
+def test_session_speakers_check_fold_still_catches_leaks():
+    utts = iemocap_like(3)
+    fold = make_folds(utts, ProtocolConfig(kind="session_speakers"))[0]
+    leaked = replace(fold, train=fold.train + fold.val[:1], val=fold.val[1:])   # a validation speaker in train
+    with pytest.raises(ProtocolError, match="speaker .* is in both train and val"):
+        check_fold(leaked, utts)
+    moved = fold.train_speakers[0]   # a whole training speaker moved to test: no speaker leak, a session leak
+    rows = tuple(i for i in fold.train if utts[i].speaker == moved)
+    bad = replace(fold, train=tuple(i for i in fold.train if i not in rows), test=fold.test + rows,
+                  train_speakers=fold.train_speakers[1:], test_speakers=fold.test_speakers + (moved,))
+    with pytest.raises(ProtocolError, match="session 'Ses.' is in both train and test"):
+        check_fold(bad, utts)
+
+
+def test_session_speakers_errors():
+    one_session = corpus(4, speakers_per_session=4)
+    with pytest.raises(ProtocolError, match="needs at least 2 sessions"):
+        make_folds(one_session, ProtocolConfig(kind="session_speakers"))
+    lonely = [u for u in iemocap_like(3) if u.speaker != "spk05"]       # Ses2 keeps one speaker
+    with pytest.raises(ProtocolError, match="session 'Ses2' has 1 speaker"):
+        make_folds(lonely, ProtocolConfig(kind="session_speakers"))
+
+
+def test_loso_with_one_validation_speaker_is_the_emodb_protocol():
+    utts = corpus(10, per_speaker=8)
+    folds = make_folds(utts, ProtocolConfig(kind="loso", val_speakers=1, seed=0))
+    assert len(folds) == 10
+    assert sorted(f.test_speakers[0] for f in folds) == sorted({u.speaker for u in utts})
+    for f in folds:
+        assert (len(f.test_speakers), len(f.val_speakers), len(f.train_speakers)) == (1, 1, 8)
+    assert_leak_free(folds, utts)
