@@ -287,7 +287,9 @@ def make_folds(utterances: Sequence[Any], cfg: ProtocolConfig) -> list[Fold]:
             tests.append(sorted(units[j] for j in order[:n_test]))
 
     if cfg.val_within_train:
-        return [_within(f, test, units, members, utterances, cfg) for f, test in enumerate(tests)]
+        from .within import within_train_fold
+
+        return [within_train_fold(f, test, units, members, utterances, cfg) for f, test in enumerate(tests)]
     folds = []
     for f, test in enumerate(tests):
         tested = set(test)
@@ -371,38 +373,3 @@ def _build(index: int, train: tuple[str, ...], val: tuple[str, ...], test: tuple
     check_fold(fold, utterances)
     return fold
 
-
-def _within(index: int, test: list[str], units: list[str], members: dict[str, list[int]],
-            utterances: Sequence[Any], cfg: ProtocolConfig) -> Fold:
-    """A fold whose validation is a class-stratified share of the training speakers' utterances."""
-    tested = set(test)
-    rest = [i for u in units if u not in tested for i in members[u]]
-    rng = np.random.default_rng([cfg.seed, _VAL, index])
-    val: list[int] = []
-    by_label: dict[str, list[int]] = {}
-    for i in rest:
-        by_label.setdefault(utterances[i].label, []).append(i)
-    for label in sorted(by_label):
-        idx = by_label[label]
-        k = int(math.floor(cfg.val_within_train * len(idx) + 0.5))
-        if 0 < k < len(idx):
-            val.extend(rng.choice(idx, size=k, replace=False).tolist())
-    if not val:
-        raise ProtocolError(f"fold {index}: protocol.val_within_train={cfg.val_within_train} selects no "
-                            "validation utterances; raise it")
-    vset = set(val)
-    tr = tuple(sorted(i for i in rest if i not in vset))
-    va = tuple(sorted(val))
-    te = tuple(sorted(i for u in test for i in members[u]))
-
-    def spk(ix: tuple[int, ...]) -> tuple[str, ...]:
-        return tuple(sorted({str(utterances[i].speaker) for i in ix}))
-
-    session = cfg.unit == "session"
-    train_units = tuple(u for u in units if u not in tested)
-    fold = Fold(index=index, train=tr, val=va, test=te, train_speakers=spk(tr), val_speakers=spk(va),
-                test_speakers=spk(te), kind=cfg.kind, seed=cfg.seed, group=cfg.unit,
-                train_groups=train_units if session else (), val_groups=train_units if session else (),
-                test_groups=tuple(test) if session else (), val_within_train=True)
-    check_fold(fold, utterances)
-    return fold
