@@ -1,0 +1,83 @@
+"""Per-process memo of a recipe's corpora, features and folds."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from ..corpora import SHARED_LABELS, Utterance, load_corpus
+from ..errors import ConfigError
+from ..features.kinds import features_dict
+from ..fileio import stable_hash
+from .recipe import CorpusSpec, Recipe
+
+
+class Workspace:
+    """Per-process memo of corpora, features and folds, so runs of one process share them."""
+
+    def __init__(self, recipe: Recipe, cache_dir: Path | None = None, progress: bool = False) -> None:
+        self.recipe = recipe
+        self.progress = progress
+        self._utts: dict[str, list[Utterance]] = {}
+        self._feats: dict[tuple[str, str], list[torch.Tensor]] = {}
+        self._folds: dict[str, list[Any]] = {}
+        from ..features import FeatureCache, default_cache_dir
+
+        self.cache_dir = Path(cache_dir) if cache_dir else default_cache_dir()
+        self.cache = FeatureCache(self.cache_dir / "features")
+
+    def corpus_root(self, spec: CorpusSpec) -> Path:
+        if spec.path:
+            return Path(spec.path).expanduser()
+        if spec.name == "builtin":
+            from ..config import from_dict
+            from ..corpora.builtin import BuiltinConfig, builtin_corpus_dir, generate_builtin
+
+            cfg = from_dict(BuiltinConfig, dict(spec.builtin), "corpora.builtin.builtin")
+            return generate_builtin(builtin_corpus_dir(cfg), cfg, progress=self.progress)
+        raise ConfigError(
+            f"corpus {spec.name!r} has no folder: pass corpora.{spec.name}.path=/path/to/{spec.name} "
+            f"on the command line, or corpora.{spec.name}.skip=true to leave it out"
+        )
+
+    def utterances(self, corpus: str) -> list[Utterance]:
+        if corpus not in self._utts:
+            spec = self.recipe.corpora[corpus]
+            if spec.name == "pool":  # several corpora merged into one 4-class task (emoconv.corpora.pool)
+                utts = self._pool(corpus, spec)
+            else:
+                utts = load_corpus(spec.name, self.corpus_root(spec), labels=spec.labels, **spec.options)
+            self._utts[corpus] = sorted(utts, key=lambda u: str(u.path))
+        return self._utts[corpus]
+
+    def _pool(self, corpus: str, spec: CorpusSpec) -> list[Utterance]:
+        from ..corpora.pool import load_pool
+
+        def root(src: Any) -> Path:
+            return self.corpus_root(CorpusSpec(name=src.name, path=src.path, builtin=src.builtin))
+
+        utts = load_pool(spec.options, root, where=f"corpora.{corpus}.options")
+        return [u for u in utts if u.label in spec.labels] if spec.labels is not None else utts
+
+    def labels(self, corpus: str) -> list[str]:
+        present = {u.label for u in self.utterances(corpus)}
+        return [lab for lab in SHARED_LABELS if lab in present]
+
+    def features(self, corpus: str, cfg: Any = None) -> list[torch.Tensor]:
+        """Features of every utterance of ``corpus`` for feature config ``cfg`` (default: the recipe's)."""
+        from ..features.kinds import extract_for
+
+        cfg = cfg if cfg is not None else self.recipe.features
+        key = (corpus, stable_hash(features_dict(cfg)))
+        if key not in self._feats:
+            self._feats[key] = extract_for(cfg, self.utterances(corpus), cache=self.cache, progress=self.progress)
+        return self._feats[key]
+
+    def folds(self, corpus: str) -> list[Any]:
+        if corpus not in self._folds:
+            from ..protocol import make_folds
+
+            self._folds[corpus] = make_folds(self.utterances(corpus), self.recipe.protocol_for(corpus))
+        return self._folds[corpus]
