@@ -268,6 +268,12 @@ def load_corpus(
             )
     scan = scan_corpus(name, root, **options)
     utts = scan.utterances
+    if scan.problems and utts:
+        import logging
+
+        logging.getLogger("emoconv").warning(
+            "%s: %d file(s) of %s skipped (first: %s); run 'emoconv datasets inspect %s %s' to list them",
+            scan.root, len(scan.problems), name, scan.problems[0], name, scan.root)
     if keep is not None:
         utts = [u for u in utts if u.label in keep]
     if not utts:

@@ -122,3 +122,21 @@ def test_load_corpus_empty_and_missing(tmp_path):
         load_corpus("emodb", tmp_path / "missing")
     with pytest.raises(CorpusError, match="no recognisable emodb files"):
         load_corpus("emodb", tmp_path, labels=["calm"])
+
+
+def test_load_corpus_reports_skipped_files_in_one_line(tmp_path, caplog):
+    import logging
+
+    import soundfile as sf
+    from testaudio import tone
+
+    from emoconv.corpora import load_corpus
+
+    (tmp_path / "wav").mkdir()
+    sf.write(tmp_path / "wav" / "03a01Fa.wav", tone(0.2), 16000)
+    sf.write(tmp_path / "wav" / "03a01Xa.wav", tone(0.2), 16000)
+    with caplog.at_level(logging.WARNING, logger="emoconv"):
+        utts = load_corpus("emodb", tmp_path)
+    assert len(utts) == 1
+    [msg] = [r.getMessage() for r in caplog.records]
+    assert "1 file(s) of emodb skipped" in msg and "03a01Xa.wav" in msg and "datasets inspect" in msg
