@@ -125,7 +125,7 @@ def test_bad_input_exits_with_one_line(experiment, tmp_path, override, message):
     res = CliRunner().invoke(main, ["run", str(recipe), override, "--out", str(tmp_path / "x"), "--quiet"], env=env)
     assert res.exit_code == 2, res.output
     assert message in res.output and "Traceback" not in res.output
-    assert not (tmp_path / "x" / "results").exists()
+    assert not (tmp_path / "x").exists()  # nothing written for a run that cannot start
 
 
 def test_inspect_counts_and_problems(tmp_path):

@@ -34,10 +34,10 @@ def run_sweep(recipe: Recipe, rundir: Path | None = None, executor: str = "local
     """
     rundir = Path(rundir) if rundir else default_rundir(recipe)
     store = ResultsStore(rundir)
-    store.bind_recipe(recipe.to_dict(), recipe_hash(recipe), allow_other=append)
     execute = EXECUTORS.get(executor)
     ws = workspace or Workspace(recipe, cache_dir, progress=progress)
-    planned = plan_runs(recipe, ws)
+    planned = plan_runs(recipe, ws)  # corpora and folds are checked before anything is written
+    store.bind_recipe(recipe.to_dict(), recipe_hash(recipe), allow_other=append)
     missing = [r for r in planned if not store.has(r.key)]
     skipped = len(planned) - len(missing)
     if skipped and progress:
