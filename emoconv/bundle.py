@@ -105,10 +105,12 @@ class Bundle:
 
     def predict_files(self, files: list[str | Path]) -> list[dict[str, Any]]:
         """Label and class probabilities for each audio file."""
-        from .corpora.base import Utterance
+        from types import SimpleNamespace
+
         from .features.kinds import extract_for, is_segmented
 
-        utts = [Utterance(path=Path(f), speaker="predict", label="", corpus="predict") for f in files]
+        # extractors need only path and speaker; importing emoconv.corpora here would slow a cold start
+        utts = [SimpleNamespace(path=Path(f), speaker="predict") for f in files]
         feats = extract_for(self.features, utts, cache=None)
         segmented = is_segmented(self.features)
         return [self._predict_one(str(f), x, segmented) for f, x in zip(files, feats)]
