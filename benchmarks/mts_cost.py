@@ -40,9 +40,19 @@ N_BINS = 161  # 20 ms window at 16 kHz -> n_fft 320 -> 161 bins
 
 
 def _model(name: str, kind: str, frames: int, strategy: str):
+    """``kind``: standard, mts3, mts5, or mts3-plain/mts5-plain (the unfused stack+max graph, as before)."""
     if kind == "standard":
         return build_model(name, 7, (1, frames, N_BINS), conv="standard")
-    return build_model(name, 7, (1, frames, N_BINS), conv="mts", scales=SCALES[kind], strategy=strategy)
+    base, _, plain = kind.partition("-")
+    model = build_model(name, 7, (1, frames, N_BINS), conv="mts", scales=SCALES[base], strategy=strategy)
+    for m in model.modules():
+        if isinstance(m, MTSConv2d):
+            m.fused = not plain
+    return model
+
+
+def _kinds(args) -> list[str]:
+    return [*SCALES, *(("mts3-plain", "mts5-plain") if args.plain else ())]
 
 
 def _epoch(model, x, y, batch: int) -> float:
@@ -61,11 +71,11 @@ def epoch_times(args) -> dict:
     x = torch.randn(args.utterances, 1, args.frames, N_BINS)
     y = torch.randint(0, 7, (args.utterances,))
     out = {}
-    for name in ("mts.a1", "mts.a2", "mts.a3"):
-        models = {k: _model(name, k, args.frames, args.strategy) for k in SCALES}
+    for name in args.models:
+        models = {k: _model(name, k, args.frames, args.strategy) for k in _kinds(args)}
         for m in models.values():  # warm-up: one batch each
             _epoch(m, x[: args.batch], y[: args.batch], args.batch)
-        best = {k: math.inf for k in SCALES}
+        best = {k: math.inf for k in models}
         for _ in range(args.repeats):
             for k, m in models.items():
                 best[k] = min(best[k], _epoch(m, x, y, args.batch))
@@ -84,8 +94,10 @@ def layer_times(args) -> list[dict]:
     x = torch.randn(args.batch, 1, args.frames, N_BINS)
     rows = []
     std = torch.nn.Conv2d(1, 10, (10, 5))
-    configs = [(k, s) for k in ("mts3", "mts5") for s in ("kernel", "auto")]
-    layers = {c: MTSConv2d(1, 10, (10, 5), scales=SCALES[c[0]], strategy=c[1]) for c in configs}
+    configs = [(k, s) for k in ("mts3", "mts5") for s in ("kernel", "auto", "kernel-plain", "auto-plain")]
+    layers = {c: MTSConv2d(1, 10, (10, 5), scales=SCALES[c[0]], strategy=c[1].split("-")[0]) for c in configs}
+    for (_, s), layer in layers.items():
+        layer.fused = not s.endswith("-plain")
     best = {c: math.inf for c in [*configs, "standard"]}
     for layer in [std, *layers.values()]:
         _fwd_bwd(layer, x)
@@ -109,9 +121,9 @@ def layer_times(args) -> list[dict]:
 def inference_times(args) -> dict:
     clip = torch.randn(1, 1, args.frames, N_BINS)
     out = {}
-    for name in ("mts.a2", "mts.a3"):
-        models = {k: _model(name, k, args.frames, args.strategy).eval() for k in SCALES}
-        best = {k: math.inf for k in SCALES}
+    for name in [n for n in args.models if n != "mts.a1"]:
+        models = {k: _model(name, k, args.frames, args.strategy).eval() for k in _kinds(args)}
+        best = {k: math.inf for k in models}
         with torch.no_grad():
             for m in models.values():
                 m(clip)
@@ -139,7 +151,7 @@ def _peak_child(spec: str) -> None:
 
 def peak_memory(args) -> dict:
     out = {}
-    for kind in ("baseline", *SCALES):
+    for kind in ("baseline", *_kinds(args)):
         spec = json.dumps({"name": "mts.a2", "kind": kind, "frames": args.frames, "batch": args.batch,
                            "strategy": args.strategy})
         res = subprocess.run([sys.executable, __file__, "--child", spec], capture_output=True, text=True, check=True)
@@ -159,8 +171,14 @@ def main() -> None:
     p.add_argument("--malloc", default="tuned", choices=("tuned", "default"),
                    help="tuned: re-run with glibc MALLOC_MMAP_THRESHOLD_/TRIM_THRESHOLD_/TOP_PAD_ raised so "
                         "large buffers are reused instead of being unmapped and page-faulted in again")
+    p.add_argument("--models", default="a1,a2,a3", help="comma-separated subset of a1,a2,a3")
+    p.add_argument("--plain", action="store_true",
+                   help="also time the unfused stack+max graph (layer.fused = False) side by side")
+    p.add_argument("--skip", default="", help="comma-separated sections to skip: epoch,layer,inference,memory")
     p.add_argument("--child", help=argparse.SUPPRESS)
     args = p.parse_args()
+    args.models = [f"mts.{m.strip()}" for m in args.models.split(",") if m.strip()]
+    skip = set(args.skip.split(","))
     if args.malloc == "tuned" and not args.child and "MALLOC_MMAP_THRESHOLD_" not in os.environ:
         env = dict(os.environ, MALLOC_MMAP_THRESHOLD_=str(2**30), MALLOC_TRIM_THRESHOLD_=str(2**30),
                    MALLOC_TOP_PAD_=str(2**27))
@@ -176,36 +194,38 @@ def main() -> None:
           f"torch {torch.__version__}, 2 threads, model strategy {args.strategy!r}, malloc {args.malloc} "
           f"(MALLOC_MMAP_THRESHOLD_={os.environ.get('MALLOC_MMAP_THRESHOLD_', 'unset')})")
 
-    mem = peak_memory(args)  # first: subprocesses, before this process allocates models
-    print("\n1. Per-epoch training time (min over rounds)")
-    ep = epoch_times(args)
-    print(f"{'model':<8} {'standard s':>10} {'mts3 s':>8} {'ratio3':>7} {'target':>6} {'mts5 s':>8} {'ratio5':>7} {'target':>6}")
-    for name, t in ep.items():
-        r3, r5 = t["mts3"] / t["standard"], t["mts5"] / t["standard"]
-        t3, t5 = TARGETS.get((name, "mts3")), TARGETS.get((name, "mts5"))
-        print(f"{name:<8} {t['standard']:>10.2f} {t['mts3']:>8.2f} {r3:>7.2f} {t3 or '-':>6} "
-              f"{t['mts5']:>8.2f} {r5:>7.2f} {t5 or '-':>6}")
-
-    print("\n2. A2 conv layer alone (1->10 ch, [10,5]), forward+backward, batch of "
-          f"{args.batch}; bound = arithmetic lower bound (x one branch); target ratio/bound <= 1.5")
-    print(f"{'scales':<6} {'strategy':<8} {'std ms':>8} {'mts ms':>8} {'ratio':>6} {'bound':>6} {'ratio/bound':>11}")
-    for r in layer_times(args):
-        print(f"{r['scales']:<6} {r['strategy']:<8} {r['std_ms']:>8.1f} {r['ms']:>8.1f} {r['ratio']:>6.2f} "
-              f"{r['bound']:>6.2f} {r['vs_bound']:>11.2f}")
-
-    print("\n3. Single-clip inference (min over runs); target MTS/standard <= 2.0")
-    print(f"{'model':<8} {'standard ms':>11} {'mts3 ms':>8} {'ratio3':>7} {'mts5 ms':>8} {'ratio5':>7}")
-    for name, t in inference_times(args).items():
-        print(f"{name:<8} {1000 * t['standard']:>11.2f} {1000 * t['mts3']:>8.2f} {t['mts3'] / t['standard']:>7.2f} "
-              f"{1000 * t['mts5']:>8.2f} {t['mts5'] / t['standard']:>7.2f}")
-
-    print("\n4. Peak memory, A2 one training step (VmHWM of a fresh subprocess, MiB; minus baseline)")
-    base = mem.pop("baseline")
-    print(f"baseline (import torch + emoconv): {base:.0f} MiB")
-    for k, v in mem.items():
-        print(f"{k:<9} {v:>7.0f} MiB  (+{v - base:.0f} MiB, x{(v - base) / max(mem['standard'] - base, 1):.2f} "
-              "of standard's increment)")
-
+    mem = peak_memory(args) if "memory" not in skip else None  # first: subprocesses, before models exist
+    if "epoch" not in skip:
+        print("\n1. Per-epoch training time (min over rounds); ratio = MTS / standard")
+        ep = epoch_times(args)
+        kinds = [k for k in _kinds(args) if k != "standard"]
+        print(f"{'model':<8} {'standard s':>10} " + " ".join(f"{k + ' s':>13} {'ratio':>6}" for k in kinds)
+              + "   targets (A2): mts3 <= 1.30, mts5 <= 1.52")
+        for name, t in ep.items():
+            print(f"{name:<8} {t['standard']:>10.2f} "
+                  + " ".join(f"{t[k]:>13.2f} {t[k] / t['standard']:>6.2f}" for k in kinds))
+    if "layer" not in skip:
+        print("\n2. A2 conv layer alone (1->10 ch, [10,5]), forward+backward, batch of "
+              f"{args.batch}; bound = arithmetic lower bound (x one branch); target ratio/bound <= 1.5")
+        print(f"{'scales':<6} {'strategy':<12} {'std ms':>8} {'mts ms':>8} {'ratio':>6} {'bound':>6} "
+              f"{'ratio/bound':>11}")
+        for r in layer_times(args):
+            print(f"{r['scales']:<6} {r['strategy']:<12} {r['std_ms']:>8.1f} {r['ms']:>8.1f} {r['ratio']:>6.2f} "
+                  f"{r['bound']:>6.2f} {r['vs_bound']:>11.2f}")
+    if "inference" not in skip:
+        print("\n3. Single-clip inference (min over runs); target MTS/standard <= 2.0")
+        kinds = [k for k in _kinds(args) if k != "standard"]
+        print(f"{'model':<8} {'standard ms':>11} " + " ".join(f"{k + ' ms':>13} {'ratio':>6}" for k in kinds))
+        for name, t in inference_times(args).items():
+            print(f"{name:<8} {1000 * t['standard']:>11.2f} "
+                  + " ".join(f"{1000 * t[k]:>13.2f} {t[k] / t['standard']:>6.2f}" for k in kinds))
+    if mem is not None:
+        print("\n4. Peak memory, A2 one training step (VmHWM of a fresh subprocess, MiB; minus baseline)")
+        base = mem.pop("baseline")
+        print(f"baseline (import torch + emoconv): {base:.0f} MiB")
+        for k, v in mem.items():
+            print(f"{k:<11} {v:>7.0f} MiB  (+{v - base:.0f} MiB, x{(v - base) / max(mem['standard'] - base, 1):.2f} "
+                  "of standard's increment)")
 
 if __name__ == "__main__":
     main()

@@ -24,6 +24,7 @@ from torch import nn
 
 from ..config import check
 from ..errors import ConfigError
+from .mts_fast import ConvSpec, MTSMerge, plan_groups
 
 __all__ = [
     "MTSConv2d", "PAPER_SCALE_SETS", "mts_layers", "mts_usage", "track_mts_usage",
@@ -95,6 +96,10 @@ class MTSConv2d(nn.Conv2d):
       averaged over the output channels (exactly the winner's ``ln(s)`` when ``out_channels == 1``;
       0 = unscaled); the output then has ``out_channels + 1`` channels (see ``output_channels``).
 
+    Speed: in shared mode without penalty, the branches run through the fused
+    :class:`~emoconv.layers.mts_fast.MTSMerge` (grouped convs, running max with a ``uint8`` winner
+    index, hand-written backward); set ``layer.fused = False`` for the plain graph (same values).
+
     Branch usage: ``track_usage(True)`` resets and starts counting, at every forward, which scale wins
     each output point; ``usage()`` gives per-scale shares summing to 1 over everything seen since.
     Ties go to the unscaled branch when it is among the tied, else to the first tied scale in
@@ -131,6 +136,7 @@ class MTSConv2d(nn.Conv2d):
         self._order = [self._unscaled] + [i for i in range(len(scales)) if i != self._unscaled]
         self.register_buffer("_usage_counts", torch.zeros(len(scales), dtype=torch.float64), persistent=False)
         self._tracking = False
+        self.fused = True  # False: the plain per-branch conv + stack + max graph (same values; slower)
         self._penalty_term: torch.Tensor | None = None
         self.ref_weights = nn.ParameterList()
         self.ref_biases = nn.ParameterList()
@@ -230,6 +236,10 @@ class MTSConv2d(nn.Conv2d):
         if self.mode == "reference":
             self._sync_reference()
         xp, padding = self._pad(x)
+        if self.fused and self.mode == "shared" and not self.penalty and not isinstance(padding, str):
+            fast = self._fused_forward(xp, padding)
+            if fast is not None:
+                return fast
         ref = self.mode == "reference"
         y1 = F.conv2d(xp, self.weight, self.bias if ref else None, self.stride, padding, self.dilation, self.groups)
         out_hw = tuple(y1.shape[-2:])
@@ -255,15 +265,43 @@ class MTSConv2d(nn.Conv2d):
             self._penalty_term = self.penalty * F.relu(best - maps[0]).mean()
         if bias is not None:
             out = out + bias
-        if need_index:
-            order = torch.tensor(self._order, device=idx.device)
-            winner = order[idx]  # index into self.scales
-            if self._tracking:
-                self._usage_counts += torch.bincount(winner.flatten(), minlength=len(self.scales)).to(
-                    self._usage_counts)
-            if self.concat_scale:
-                logs = torch.tensor([math.log(s) for s in self.scales], device=out.device, dtype=out.dtype)
-                out = torch.cat([out, logs[winner].mean(1, keepdim=True)], 1)
+        return self._finish_index(out, idx) if need_index else out
+
+    def _fused_forward(self, x: torch.Tensor, padding: tuple[int, int]) -> torch.Tensor | None:
+        """Same values as the stack+max graph via :class:`~emoconv.layers.mts_fast.MTSMerge` (None: not
+        applicable, e.g. a stretched kernel longer than the padded input)."""
+        spec = ConvSpec(tuple(self.stride), tuple(padding), tuple(self.dilation), self.groups)
+        size = [x.shape[2 + d] + 2 * padding[d] for d in (0, 1)]
+        out_hw = tuple((size[d] - self.dilation[d] * (self.kernel_size[d] - 1) - 1) // self.stride[d] + 1
+                       for d in (0, 1))
+        kernels, extra, k_ranks, e_ranks = [self.weight], [], [0], []
+        for rank, i in enumerate(self._order[1:], start=1):
+            s = self.scales[i]
+            if self._use_input(s, x):
+                extra.append(self._branch(x, s, 0, padding, out_hw))
+                e_ranks.append(rank)
+                continue
+            w = resample_kernel(self.weight, *self._st_sf(s))
+            if any(self.dilation[d] * (w.shape[2 + d] - 1) + 1 > size[d] for d in (0, 1)):
+                return None
+            kernels.append(w)
+            k_ranks.append(rank)
+        need_index = self._tracking or self.concat_scale or (
+            torch.is_grad_enabled() and (x.requires_grad or self.weight.requires_grad
+                                         or any(m.requires_grad for m in extra)))
+        plan = plan_groups([k.shape[2] for k in kernels], [k.shape[3] for k in kernels], self.groups)
+        out, rank_idx = MTSMerge.apply(x, self.bias, plan, spec, tuple(k_ranks + e_ranks), need_index,
+                                       len(kernels), *kernels, *extra)
+        return self._finish_index(out, rank_idx) if (self._tracking or self.concat_scale) else out
+
+    def _finish_index(self, out: torch.Tensor, idx: torch.Tensor) -> torch.Tensor:
+        """Count usage and/or append the ``ln(s)`` channel from the winner index (positions in ``_order``)."""
+        winner = torch.tensor(self._order, device=idx.device)[idx.long()]  # index into self.scales
+        if self._tracking:
+            self._usage_counts += torch.bincount(winner.flatten(), minlength=len(self.scales)).to(self._usage_counts)
+        if self.concat_scale:
+            logs = torch.tensor([math.log(s) for s in self.scales], device=out.device, dtype=out.dtype)
+            out = torch.cat([out, logs[winner].mean(1, keepdim=True)], 1)
         return out
 
     # ------------------------------------------------------------------------- reference mode
