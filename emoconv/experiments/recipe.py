@@ -48,8 +48,9 @@ class CorpusSpec:
 class ModelSpec:
     """A model to train: registered name, a label for tables, parameters, and an optional sweep.
 
-    ``features`` / ``input`` / ``normalize`` override the recipe's for this model only (systems
-    whose baselines use other inputs: LLDs, raw waveforms, functionals).
+    ``features`` / ``input`` / ``normalize`` / ``protocol`` override the recipe's for this model
+    only (baselines with other inputs: LLDs, raw waveforms, functionals; or evaluated under
+    another protocol, e.g. leave-one-speaker-out beside a fixed speaker partition).
     """
 
     name: str
@@ -60,6 +61,7 @@ class ModelSpec:
     features: dict[str, Any] = field(default_factory=dict)
     input: dict[str, Any] = field(default_factory=dict)
     normalize: str | None = None
+    protocol: dict[str, Any] = field(default_factory=dict)
     augment: dict[str, Any] = field(default_factory=dict)  # noise-condition overrides (experiments.augment)
 
     def variants(self) -> list["ModelSpec"]:
@@ -110,9 +112,9 @@ class Recipe:
         out["features"] = features_dict(self.features)
         return out
 
-    def protocol_for(self, corpus: str) -> ProtocolConfig:
-        """The protocol of ``corpus``: the recipe's, with the corpus's overrides applied."""
-        overrides = self.corpora[corpus].protocol
+    def protocol_for(self, corpus: str, model: ModelSpec | None = None) -> ProtocolConfig:
+        """Protocol of ``corpus`` (and ``model``): the recipe's, with corpus then model overrides."""
+        overrides = {**self.corpora[corpus].protocol, **(model.protocol if model else {})}
         if not overrides:
             return self.protocol
         return from_dict(ProtocolConfig, {**to_dict(self.protocol), **overrides}, f"recipe.corpora.{corpus}.protocol")

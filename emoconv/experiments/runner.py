@@ -52,7 +52,7 @@ def run_key(recipe: Recipe, corpus: str, model: ModelSpec, fold: int, seed: int)
         "features": features_dict(recipe.features_for(model)),
         "input": to_dict(recipe.input_for(corpus, model)),
         "normalize": recipe.normalize_for(model),
-        "protocol": to_dict(recipe.protocol),
+        "protocol": to_dict(recipe.protocol_for(corpus, model)),
         "model": to_dict(model),
         "train": {k: v for k, v in to_dict(recipe.train).items() if k not in ("progress", "eval_batch_size")},
         "seed": seed,
@@ -70,15 +70,14 @@ def run_key(recipe: Recipe, corpus: str, model: ModelSpec, fold: int, seed: int)
 def plan_runs(recipe: Recipe, ws: Workspace) -> list[RunSpec]:
     """Every run of the recipe, in a stable order (corpus, model variant, fold, seed)."""
     runs = []
+    from .augment import expand_conditions
+
     for corpus in recipe.corpora:
-        n_folds = len(ws.folds(corpus))
         order = 0
         for model in recipe.models:
-            from .augment import expand_conditions
-
             for variant in (v for m in model.variants() for v in expand_conditions(recipe, m)):
                 label = variant_label(variant)
-                for fold in range(n_folds):
+                for fold in range(len(ws.folds(corpus, variant))):
                     for seed in recipe.seeds:
                         runs.append(RunSpec(run_key(recipe, corpus, variant, fold, seed), corpus, variant,
                                             label, fold, seed, order))
@@ -95,6 +94,8 @@ def variant_label(model: ModelSpec) -> str:
                                   for k, v in model.params.items()})
         except (KeyError, IndexError, ValueError):
             pass
+    if model.protocol.get("kind") and f"[{model.protocol['kind']}]" not in base:
+        base = f"{base} [{model.protocol['kind']}]"  # same model under another protocol: its own table row
     scales = model.params.get("scales")
     if model.params.get("conv") == "mts" and scales is not None and "{scales}" not in base:
         return f"{base} ({', '.join(f'{s:g}' for s in scales)})"
@@ -153,7 +154,7 @@ def execute_run(recipe: Recipe, run: RunSpec, ws: Workspace, rundir: Path | None
     labels = ws.labels(run.corpus)
     index = {lab: i for i, lab in enumerate(labels)}
     y_all = np.array([index[u.label] for u in utts])
-    fold = ws.folds(run.corpus)[run.fold]
+    fold = ws.folds(run.corpus, run.model)[run.fold]
     feat_cfg = recipe.features_for(run.model)
     segmented = is_segmented(feat_cfg)
     feats = ws.features(run.corpus, feat_cfg)
@@ -246,7 +247,7 @@ def execute_run(recipe: Recipe, run: RunSpec, ws: Workspace, rundir: Path | None
         "key": run.key, "recipe": recipe.name, "corpus": run.corpus, "corpus_loader": recipe.corpora[run.corpus].name,
         "model": run.model.name, "variant": run.variant, "variant_order": run.order, "group": run.model.group or run.model.name,
         "params": params, "fold": run.fold, "seed": run.seed,
-        "protocol": {"config": to_dict(recipe.protocol_for(run.corpus)), "fold": fold.describe()},
+        "protocol": {"config": to_dict(recipe.protocol_for(run.corpus, run.model)), "fold": fold.describe()},
         "labels": labels, "n_utterances": len(utts), "input_shape": list(input_shape),
         "metrics": metrics, "y_true": y_true.tolist(), "y_pred": y_pred.tolist(),
         "utterances": [utts[i].uid for i in test_utts] if noisy_ids is None else noisy_ids,

@@ -22,7 +22,7 @@ class Workspace:
         self.progress = progress
         self._utts: dict[str, list[Utterance]] = {}
         self._feats: dict[tuple[str, str], list[torch.Tensor]] = {}
-        self._folds: dict[str, list[Any]] = {}
+        self._folds: dict[tuple[str, str], list[Any]] = {}
         from ..features import FeatureCache, default_cache_dir
 
         self.cache_dir = Path(cache_dir) if cache_dir else default_cache_dir()
@@ -75,9 +75,13 @@ class Workspace:
             self._feats[key] = extract_for(cfg, self.utterances(corpus), cache=self.cache, progress=self.progress)
         return self._feats[key]
 
-    def folds(self, corpus: str) -> list[Any]:
-        if corpus not in self._folds:
-            from ..protocol import make_folds
+    def folds(self, corpus: str, model: Any = None) -> list[Any]:
+        """Folds of ``corpus`` under the protocol that applies to ``model`` (cached per protocol)."""
+        from ..config import to_dict
+        from ..protocol import make_folds
 
-            self._folds[corpus] = make_folds(self.utterances(corpus), self.recipe.protocol_for(corpus))
-        return self._folds[corpus]
+        cfg = self.recipe.protocol_for(corpus, model)
+        key = (corpus, stable_hash(to_dict(cfg)))
+        if key not in self._folds:
+            self._folds[key] = make_folds(self.utterances(corpus), cfg)
+        return self._folds[key]

@@ -81,7 +81,9 @@ def test_study_recipes_load_and_expand_conditions() -> None:
     nets = [v for v in runs if v.name == "cldnn"]
     assert len(nets) == 16 and {augment_for(study, v).condition for v in nets} == {"clean", "noisy"}
     svms = [v for v in runs if v.name == "svm"]
-    assert len(svms) == 15 and all(augment_for(study, v).condition == "none" for v in svms)
+    assert len(svms) == 30 and all(augment_for(study, v).condition == "none" for v in svms)
+    kinds = [study.protocol_for("enterface", v).kind for v in svms]
+    assert kinds.count("ratio") == 15 and kinds.count("loso") == 15  # Table 3: TVT and LOSO in one recipe
     assert study.train.batch_size == 10 and study.train.lr == 1e-3 and study.train.patience == 3
     loso = load_recipe(ROOT / "recipes/cldnn/svm_loso.yaml", over[:1])
     assert loso.protocol.kind == "loso" and len([v for m in loso.models for v in m.variants()]) == 15

@@ -65,3 +65,23 @@ def test_invalid_yaml(tmp_path):
     p.write_text("name: [unclosed\n")
     with pytest.raises(ConfigError, match="not valid YAML"):
         load_recipe(p)
+
+
+def test_per_model_protocol_override_gets_its_own_folds_and_label(tmp_path, monkeypatch):
+    from emoconv.experiments.runner import plan_runs, variant_label
+    from emoconv.experiments.workspace import Workspace
+
+    tree = {
+        "name": "p",
+        "corpora": {"builtin": {"builtin": {"n_speakers": 4, "utterances_per_class": 2, "min_duration_s": 1.0,
+                                            "max_duration_s": 1.1}}},
+        "protocol": {"kind": "kfold", "folds": 2},
+        "models": [{"name": "mts.a1", "label": "a"},
+                   {"name": "mts.a1", "label": "a", "protocol": {"kind": "loso", "val_speakers": 1}}],
+    }
+    r = build_recipe(tree)
+    monkeypatch.setenv("EMOCONV_CACHE", str(tmp_path))
+    runs = plan_runs(r, Workspace(r, tmp_path))
+    assert [run.variant for run in runs].count("a") == 2 and [run.variant for run in runs].count("a [loso]") == 4
+    assert len({run.key for run in runs}) == 6
+    assert variant_label(r.models[1]) == "a [loso]"
