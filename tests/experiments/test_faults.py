@@ -19,70 +19,15 @@ import pytest
 
 from emoconv.experiments import ResultsStore, run_sweep
 from emoconv.experiments.progress import read_status
-from emoconv.experiments.recipe import build_recipe
-from emoconv.experiments.workers import FAULT_ENV, PLUGINS_ENV, import_plugins
+from emoconv.experiments.workers import FAULT_ENV
 
-PLUGIN = '''
-import os, time
-from torch import nn
-from emoconv.models import MODELS
-
-
-class Tiny(nn.Module):
-    def __init__(self, channels, n_classes, hidden):
-        super().__init__()
-        self.net = nn.Sequential(nn.AdaptiveAvgPool2d((4, 4)), nn.Flatten(), nn.Linear(channels * 16, hidden),
-                                 nn.ReLU(), nn.Linear(hidden, n_classes))
-        self.delay = float(os.environ.get("TINY_DELAY", "0"))  # slows runs down without changing results
-
-    def forward(self, x):
-        if self.delay:
-            time.sleep(self.delay)
-        return self.net(x)
-
-
-if "faults.tiny" not in MODELS:
-    @MODELS.register("faults.tiny")
-    def build(n_classes, input_shape, hidden=8):
-        return Tiny(input_shape[0], n_classes, hidden)
-'''
-
-TREE = {
-    "name": "faults",
-    "corpora": {"builtin": {"builtin": {"n_speakers": 4, "utterances_per_class": 2, "min_duration_s": 0.5,
-                                       "max_duration_s": 0.6}}},
-    "features": {"kind": "logmel", "n_mels": 16},
-    "input": {"frames": 32},
-    "protocol": {"kind": "kfold", "folds": 4},
-    "models": [{"name": "faults.tiny", "sweep": {"hidden": [4, 8]}}],
-    "train": {"max_epochs": 4, "patience": 2, "batch_size": 8, "progress": False, "device": "cpu"},
-    "seeds": [0, 1, 2],
-}
-TIMING = ("duration_s", "epoch_time_mean_s")
-
-
-def comparable(record: dict) -> dict:
-    """A record without its timings."""
-    out = {k: v for k, v in record.items() if k not in TIMING}
-    out["history"] = [{k: v for k, v in h.items() if k != "time_s"} for h in record["history"]]
-    return out
+from sweeptools import comparable, reference_sweep
 
 
 @pytest.fixture(scope="module")
 def env(tmp_path_factory):
-    root = tmp_path_factory.mktemp("faults")
-    plugin = root / "tiny_plugin.py"
-    plugin.write_text(PLUGIN)
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("EMOCONV_CACHE", str(root / "cache"))
-        mp.setenv(PLUGINS_ENV, str(plugin))
-        mp.delenv(FAULT_ENV, raising=False)
-        import_plugins([str(plugin)])
-        recipe = build_recipe(TREE)
-        ref = run_sweep(recipe, root / "reference", executor="local", progress=False, cache_dir=root / "cache")
-        assert len(ref.planned) == 24 and not ref.outcome.failed
-        reference = {r["key"]: comparable(r) for r in ResultsStore(root / "reference").records()}
-        yield {"root": root, "recipe": recipe, "cache": root / "cache", "reference": reference}
+    with reference_sweep(tmp_path_factory.mktemp("faults"), "faults") as ctx:
+        yield ctx
 
 
 def assert_complete_and_equal(rundir, reference):

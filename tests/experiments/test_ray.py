@@ -15,37 +15,9 @@ from emoconv.cli import main
 from emoconv.errors import ConfigError
 from emoconv.experiments import ResultsStore, run_sweep
 from emoconv.experiments.progress import read_status
-from emoconv.experiments.recipe import build_recipe
-from emoconv.experiments.workers import FAULT_ENV, PLUGINS_ENV, import_plugins
+from emoconv.experiments.workers import FAULT_ENV
 
-PLUGIN = '''
-from torch import nn
-from emoconv.models import MODELS
-
-if "raytest.tiny" not in MODELS:
-    @MODELS.register("raytest.tiny")
-    def build(n_classes, input_shape, hidden=8):
-        return nn.Sequential(nn.AdaptiveAvgPool2d((4, 4)), nn.Flatten(), nn.Linear(input_shape[0] * 16, hidden),
-                             nn.ReLU(), nn.Linear(hidden, n_classes))
-'''
-
-TREE = {
-    "name": "raytest",
-    "corpora": {"builtin": {"builtin": {"n_speakers": 4, "utterances_per_class": 2, "min_duration_s": 0.5,
-                                       "max_duration_s": 0.6}}},
-    "features": {"kind": "logmel", "n_mels": 16},
-    "input": {"frames": 32},
-    "protocol": {"kind": "kfold", "folds": 4},
-    "models": [{"name": "raytest.tiny", "sweep": {"hidden": [4, 8]}}],
-    "train": {"max_epochs": 4, "patience": 2, "batch_size": 8, "progress": False, "device": "cpu"},
-    "seeds": [0, 1, 2],
-}
-
-
-def comparable(record: dict) -> dict:
-    out = {k: v for k, v in record.items() if k not in ("duration_s", "epoch_time_mean_s")}
-    out["history"] = [{k: v for k, v in h.items() if k != "time_s"} for h in record["history"]]
-    return out
+from sweeptools import comparable, reference_sweep
 
 
 def test_ray_missing_is_one_line_with_the_install_command(tmp_path, monkeypatch):
@@ -65,21 +37,10 @@ def test_ray_missing_is_one_line_with_the_install_command(tmp_path, monkeypatch)
 @pytest.fixture(scope="module")
 def ray_env(tmp_path_factory):
     ray = pytest.importorskip("ray", reason="ray is not installed; pip install 'emoconv[ray]' to run these tests")
-    root = tmp_path_factory.mktemp("ray")
-    plugin = root / "tiny_plugin.py"
-    plugin.write_text(PLUGIN)
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("EMOCONV_CACHE", str(root / "cache"))
-        mp.setenv(PLUGINS_ENV, str(plugin))
-        mp.delenv(FAULT_ENV, raising=False)
-        import_plugins([str(plugin)])
-        recipe = build_recipe(TREE)
-        ref = run_sweep(recipe, root / "reference", executor="local", progress=False, cache_dir=root / "cache")
-        assert len(ref.planned) == 24 and not ref.outcome.failed
-        reference = {r["key"]: comparable(r) for r in ResultsStore(root / "reference").records()}
+    with reference_sweep(tmp_path_factory.mktemp("ray"), "raytest") as ctx:
         ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, logging_level="ERROR")
         try:
-            yield {"recipe": recipe, "cache": root / "cache", "reference": reference}
+            yield ctx
         finally:
             ray.shutdown()
 
