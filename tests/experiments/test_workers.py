@@ -154,7 +154,7 @@ def test_ctrl_c_stops_cleanly_and_the_same_command_resumes(env, tmp_path):
     out = tmp_path / "run"
     cmd = [sys.executable, "-m", "emoconv.cli", "run", str(recipe), "--executor", "processes", "--workers", "2",
            "--plugin", str(env["plugin"]), "--out", str(out), "--quiet"]
-    environ = {**os.environ, "TINY_DELAY": "0.1", PLUGINS_ENV: ""}
+    environ = {**os.environ, "TINY_DELAY": "0.3", PLUGINS_ENV: ""}  # runs last long enough to be caught mid-sweep
     proc = subprocess.Popen(cmd, env=environ, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                             start_new_session=True)
     deadline = time.monotonic() + 180
@@ -164,6 +164,7 @@ def test_ctrl_c_stops_cleanly_and_the_same_command_resumes(env, tmp_path):
         if status.get("done", 0) >= 1 and len(status.get("running", {})) == 2:
             break
         time.sleep(0.1)
+    assert proc.poll() is None, "the sweep ended before two runs were seen running; nothing to interrupt"
     pids = [r["pid"] for r in status["running"].values()]
     os.killpg(proc.pid, signal.SIGINT)  # what a terminal does on Ctrl-C
     _, err = proc.communicate(timeout=60)
