@@ -8,8 +8,12 @@ deltas with a 9-frame window (librosa.feature.delta(width=9, mode="interp")).
     .venv/bin/python benchmarks/features_speed.py            # 100 utterances of 1-5 s, best of 5
     .venv/bin/python benchmarks/features_speed.py --quick    # 20 utterances, best of 2
 
-The torch path is timed with --threads (default 2) and with 1 thread; the runs are
-interleaved and the best of each is kept, so a busy shared machine affects both.
+The torch path is timed with --threads (default 2) and with 1 thread. For each thread count,
+two rounds run each path `--repeats` times back to back (rounds alternate the paths, so a busy
+shared machine affects both) and the best time is kept. The thread count is set once per block,
+because changing it rebuilds torch's thread pool, and calls of one path are not interleaved with
+the other's one by one, because OpenBLAS threads left spinning by librosa's matrix products then
+steal the cores from torch's first milliseconds.
 """
 
 from __future__ import annotations
@@ -52,15 +56,21 @@ def librosa_features(cfg: FeatureConfig, y: np.ndarray) -> np.ndarray:
     return np.stack([static, d1, d2]).transpose(0, 2, 1)  # (3, T, F)
 
 
-def interleaved_best(fns: dict[str, Callable[[], object]], repeats: int) -> tuple[dict[str, float], dict]:
-    """Best-of-``repeats`` time of each function, alternating them so both see the same machine load."""
+def blockwise_best(fns: dict[str, Callable[[], object]], repeats: int, rounds: int = 2) -> tuple[dict[str, float], dict]:
+    """Best time of each function over ``rounds`` rounds of ``repeats`` back-to-back calls per function.
+
+    Calls of one path run back to back within a round (alternating every call lets one library's
+    spinning worker threads, e.g. OpenBLAS after librosa's matrix products, steal the cores from the
+    other's first milliseconds); rounds alternate the paths, so a changing machine load affects both.
+    """
     best = {k: float("inf") for k in fns}
     outs: dict[str, object] = {}
-    for _ in range(repeats):
+    for _ in range(rounds):
         for name, fn in fns.items():
-            t0 = time.perf_counter()
-            outs[name] = fn()
-            best[name] = min(best[name], time.perf_counter() - t0)
+            for _ in range(repeats):
+                t0 = time.perf_counter()
+                outs[name] = fn()
+                best[name] = min(best[name], time.perf_counter() - t0)
     return best, outs
 
 
@@ -78,28 +88,35 @@ def main() -> None:
     waves = make_waves(n)
     seconds = sum(len(w) for w in waves) / SR
 
-    def torch_path(threads: int) -> Callable[[], list]:
-        def run() -> list:
-            torch.set_num_threads(threads)
-            return compute_features(cfg, waves, device=args.device)
+    def torch_path() -> list:
+        return compute_features(cfg, waves, device=args.device)
 
-        return run
+    def librosa_path() -> list:
+        return [librosa_features(cfg, w) for w in waves]
 
-    fns = {f"torch batched ({args.device}, {args.threads} threads)": torch_path(args.threads)}
-    if args.threads != 1:
-        fns[f"torch batched ({args.device}, 1 thread)"] = torch_path(1)
-    fns["librosa file by file"] = lambda: [librosa_features(cfg, w) for w in waves]
-    compute_features(cfg, waves[:2], device=args.device)  # warm-up (filterbank, kernels)
-    librosa_features(cfg, waves[0])
+    # torch.set_num_threads rebuilds the thread pool, so each thread count gets its own block of rounds
+    # instead of switching the count before every call.
     load = os.getloadavg()[0]
-    times, outs = interleaved_best(fns, repeats)
+    times: dict[str, float] = {}
+    outs: dict[str, object] = {}
+    for threads in dict.fromkeys([args.threads, 1]):
+        torch.set_num_threads(threads)
+        compute_features(cfg, waves[:2], device=args.device)  # warm-up (filterbank, kernels, thread pool)
+        librosa_features(cfg, waves[0])
+        name = f"torch batched ({args.device}, {threads} thread{'s' if threads > 1 else ''})"
+        block, block_outs = blockwise_best({name: torch_path, "librosa file by file": librosa_path}, repeats)
+        times[name] = block[name]
+        times["librosa file by file"] = min(times.get("librosa file by file", float("inf")),
+                                            block["librosa file by file"])
+        outs.update(block_outs)
+    fns = dict.fromkeys([k for k in times if k != "librosa file by file"] + ["librosa file by file"])
     names = list(fns)
     refs = outs[names[-1]]
     diff = max(float(np.max(np.abs(o.numpy() - r))) for o, r in zip(outs[names[0]], refs))
     scale = max(float(np.max(np.abs(r))) for r in refs)
     print(f"utterances: {n}, audio: {seconds:.1f} s, features: log-mel 40 + delta + delta-delta (3, T, 40)")
     print("audio loading: excluded from both paths (same in-memory waveforms)")
-    print(f"best of {repeats} interleaved repeats; {os.cpu_count()} CPUs, load average {load:.1f} at start")
+    print(f"best of 2 rounds x {repeats} back-to-back repeats per path; {os.cpu_count()} CPUs, load average {load:.1f} at start")
     for name in names:
         print(f"{name:<36} {times[name] * 1000:8.1f} ms")
     for name in names[:-1]:

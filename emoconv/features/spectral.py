@@ -204,19 +204,6 @@ def compute_features(
             for i, f in zip(idx, _batch(cfg, [waves[i] for i in idx], dev)):
                 result[i] = f
 
-    threads = torch.get_num_threads()
-    if dev.type != "cpu" or threads < 2 or len(batches) < 2:
-        for idx in batches:
-            run(idx)
-        return result  # type: ignore[return-value]
-    # CPU: the batches' small ops scale poorly over intra-op threads, so run whole batches in parallel,
-    # one thread each (torch releases the GIL inside its kernels); the thread setting is restored after.
-    from concurrent.futures import ThreadPoolExecutor
-
-    torch.set_num_threads(1)
-    try:
-        with ThreadPoolExecutor(max_workers=threads) as pool:
-            list(pool.map(run, batches))
-    finally:
-        torch.set_num_threads(threads)
+    for idx in batches:
+        run(idx)
     return result  # type: ignore[return-value]
