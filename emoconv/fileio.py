@@ -55,10 +55,10 @@ def stable_hash(obj: Any, length: int = 16) -> str:
 
 
 def file_identity(path: str | os.PathLike[str]) -> dict[str, Any]:
-    """What identifies a file's content cheaply: resolved path, size and mtime in ns."""
-    p = Path(path).resolve()
-    st = p.stat()
-    return {"path": str(p), "size": st.st_size, "mtime_ns": st.st_mtime_ns}
+    """What identifies a file's content cheaply: absolute path, size and mtime in ns (of the file a link points to)."""
+    p = os.path.abspath(os.fspath(path))
+    st = os.stat(p)
+    return {"path": p, "size": st.st_size, "mtime_ns": st.st_mtime_ns}
 
 
 def _json_default(obj: Any) -> Any:

@@ -6,7 +6,8 @@ replacing a file, changing a setting or upgrading emoconv gives a new key and
 stale entries are simply never read again.
 
 Entries are safetensors files holding one float32 tensor (``(C, T, F)`` for frame features), with the
-key and a SHA-256 of the tensor bytes in the header metadata. They are written
+key and a CRC-32 of the tensor bytes in the header metadata (torn writes cannot happen, see
+below; the checksum catches later corruption of a stored file). They are written
 with :func:`emoconv.fileio.atomic_write_bytes` (unique temp file + rename), so
 several processes may fill the same entry at once (the last rename wins; all
 write the same bytes) and readers never see a partial file. An entry that fails
@@ -16,8 +17,9 @@ as a miss and overwritten by the caller's recomputation.
 
 from __future__ import annotations
 
-import hashlib
+import functools
 import json
+import zlib
 import logging
 import os
 import shutil
@@ -30,7 +32,7 @@ from torch import Tensor
 
 from ..config import config_hash
 from ..errors import AudioError
-from ..fileio import atomic_write_bytes, file_identity
+from ..fileio import atomic_write_bytes, file_identity, stable_hash
 
 log = logging.getLogger(__name__)
 
@@ -68,7 +70,13 @@ class FeatureCache:
             ident = file_identity(path)
         except OSError:
             raise AudioError(f"{path}: file not found or unreadable; check the path") from None
-        return config_hash(cfg, ident, length=32)
+        try:
+            import emoconv
+
+            digest = _config_digest(cfg, emoconv.__version__)
+        except TypeError:  # an unhashable config object: hash it every time
+            digest = config_hash(cfg, length=32)
+        return stable_hash([digest, ident], length=32)
 
     def entry_path(self, key: str) -> Path:
         return self.root / key[:2] / f"{key}.safetensors"
@@ -108,10 +116,20 @@ class FeatureCache:
                     shutil.rmtree(child, ignore_errors=True)
 
 
+@functools.lru_cache(maxsize=64)
+def _config_digest(cfg: Any, version: str) -> str:
+    """Hash of a (frozen, hashable) config and the package version, computed once per pair."""
+    return config_hash(cfg, length=32)
+
+
+def _checksum(t: Tensor) -> str:
+    return f"crc32:{zlib.crc32(t.numpy().data):08x}"
+
+
 def _encode(feats: Tensor, key: str) -> bytes:
     t = feats.detach().to("cpu", torch.float32).contiguous()
-    digest = hashlib.sha256(t.numpy().tobytes()).hexdigest()
-    return safetensors.torch.save({"features": t}, metadata={"key": key, "sha256": digest})
+    digest = _checksum(t)
+    return safetensors.torch.save({"features": t}, metadata={"key": key, "checksum": digest})
 
 
 def _decode(data: bytes, key: str) -> Tensor:
@@ -123,6 +141,6 @@ def _decode(data: bytes, key: str) -> Tensor:
     t = safetensors.torch.load(data)["features"]
     if t.dtype != torch.float32:
         raise ValueError(f"unexpected dtype {t.dtype}")
-    if hashlib.sha256(t.numpy().tobytes()).hexdigest() != meta.get("sha256"):
+    if _checksum(t) != meta.get("checksum"):
         raise ValueError("checksum mismatch")
     return t
