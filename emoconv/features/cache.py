@@ -18,6 +18,7 @@ as a miss and overwritten by the caller's recomputation.
 from __future__ import annotations
 
 import functools
+import hashlib
 import json
 import zlib
 import logging
@@ -32,7 +33,7 @@ from torch import Tensor
 
 from ..config import config_hash
 from ..errors import AudioError
-from ..fileio import atomic_write_bytes, file_identity, stable_hash
+from ..fileio import atomic_write_bytes, file_identity
 
 log = logging.getLogger(__name__)
 
@@ -57,6 +58,7 @@ class FeatureCache:
 
     def __init__(self, root: str | os.PathLike[str] | None = None) -> None:
         self.root = Path(root) if root is not None else default_cache_dir() / "features"
+        self._root_str = str(self.root)
         self.hits = 0
         self.misses = 0
         self.corrupt = 0
@@ -76,7 +78,8 @@ class FeatureCache:
             digest = _config_digest(cfg, emoconv.__version__)
         except TypeError:  # an unhashable config object: hash it every time
             digest = config_hash(cfg, length=32)
-        return stable_hash([digest, ident], length=32)
+        text = f"{digest}|{ident['path']}|{ident['size']}|{ident['mtime_ns']}"
+        return hashlib.sha256(text.encode("utf-8")).hexdigest()[:32]
 
     def entry_path(self, key: str) -> Path:
         return self.root / key[:2] / f"{key}.safetensors"
@@ -84,9 +87,10 @@ class FeatureCache:
     def get(self, cfg: Any, path: str | os.PathLike[str], key: str | None = None) -> Tensor | None:
         """The cached features of ``path``, or ``None`` (a miss) when absent or corrupt."""
         key = key or self.key(cfg, path)
-        entry = self.entry_path(key)
+        entry = os.path.join(self._root_str, key[:2], f"{key}.safetensors")  # str paths: this is the hot loop
         try:
-            data = entry.read_bytes()
+            with open(entry, "rb") as fh:
+                data = fh.read()
         except FileNotFoundError:
             self.misses += 1
             return None
