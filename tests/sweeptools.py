@@ -12,7 +12,7 @@ from emoconv.experiments import ResultsStore, run_sweep
 from emoconv.experiments.recipe import build_recipe
 from emoconv.experiments.workers import FAULT_ENV, PLUGINS_ENV, import_plugins
 
-PLUGIN = '''
+TINY_MODULE = '''
 import os, time
 from torch import nn
 from emoconv.models import MODELS
@@ -29,7 +29,10 @@ class Tiny(nn.Module):
         if self.delay:
             time.sleep(self.delay)
         return self.net(x)
+'''
+"""Source of a plugin module defining ``Tiny``; a test appends its own ``@MODELS.register`` builder."""
 
+PLUGIN = TINY_MODULE + '''
 
 if "{name}.tiny" not in MODELS:
     @MODELS.register("{name}.tiny")

@@ -36,7 +36,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import signal
 
 from ..config import check
 
@@ -229,6 +228,7 @@ def _resonator_sos(formants: np.ndarray, bandwidths: np.ndarray, sr: int) -> np.
 
 def _bandpass(low: float, high: float, sr: int) -> np.ndarray:
     """Second-order Butterworth band-pass as sos, band clamped below Nyquist."""
+    from scipy import signal  # lazy: importing the corpus package should not load scipy.signal
     high = min(high, 0.45 * sr)
     low = min(low, 0.8 * high)
     return signal.butter(2, [low, high], "bandpass", fs=sr, output="sos")
@@ -257,6 +257,7 @@ def synthesize_utterance(
     [1, 3] s when not given. All randomness comes from ``rng``, so equal generator
     states give bit-identical arrays. Peak amplitude stays below 1.
     """
+    from scipy import signal  # lazy: importing the corpus package should not load scipy.signal
     sr = int(sample_rate)
     check(8000 <= sr <= 96000, f"sample_rate: {sr} must be in [8000, 96000] Hz")
     if duration_s is None:

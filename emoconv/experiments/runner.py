@@ -132,8 +132,11 @@ def _utterance_probs(probs: np.ndarray, groups: np.ndarray, n_utts: int, how: st
     from ..features import aggregate_segments
 
     out = np.zeros((n_utts, probs.shape[1]), dtype=np.float32)
+    order = np.argsort(groups, kind="stable")  # one pass over the segments instead of a scan per utterance
+    starts = np.searchsorted(groups[order], np.arange(n_utts + 1))
     for u in range(n_utts):
-        out[u] = np.asarray(aggregate_segments(torch.from_numpy(probs[groups == u]), how))
+        rows = order[starts[u]:starts[u + 1]]
+        out[u] = np.asarray(aggregate_segments(torch.from_numpy(probs[rows]), how))
     return out
 
 
@@ -203,14 +206,13 @@ def execute_run(recipe: Recipe, run: RunSpec, ws: Workspace, rundir: Path | None
         result, model, frames = None, probe, None
     elif not isinstance(probe, torch.nn.Module):  # an estimator: fit/predict_proba on per-utterance features
         tr, va = select(fold.train), select(fold.val)
+        fit_kw: dict[str, Any] = {}
+        test_kw: dict[str, Any] = {}
         if getattr(probe, "uses_speakers", False):  # e.g. the SVM's per-speaker standardisation
-            probe.fit([normed[i] for i in tr], y_all[tr], [normed[i] for i in va], y_all[va],
-                      train_speakers=[speakers[i] for i in tr], val_speakers=[speakers[i] for i in va])
-            probs = np.asarray(probe.predict_proba([normed[i] for i in test_utts],
-                                                   speakers=[speakers[i] for i in test_utts]), dtype=np.float32)
-        else:
-            probe.fit([normed[i] for i in tr], y_all[tr], [normed[i] for i in va], y_all[va])
-            probs = np.asarray(probe.predict_proba([normed[i] for i in test_utts]), dtype=np.float32)
+            fit_kw = {"train_speakers": [speakers[i] for i in tr], "val_speakers": [speakers[i] for i in va]}
+            test_kw = {"speakers": [speakers[i] for i in test_utts]}
+        probe.fit([normed[i] for i in tr], y_all[tr], [normed[i] for i in va], y_all[va], **fit_kw)
+        probs = np.asarray(probe.predict_proba([normed[i] for i in test_utts], **test_kw), dtype=np.float32)
         result, model, frames = None, probe, None
     else:
         def part(idx: tuple[int, ...]) -> Examples:

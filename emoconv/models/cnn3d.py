@@ -225,5 +225,6 @@ def build_cnn3d_dnn_elm(n_classes: int, input_shape: tuple[int, ...], kernel: Se
 
 def count_parameters(model: nn.Module | NetworkELM) -> int:
     """Trainable parameters of a torch model or of an estimator's network (the ELM is not counted)."""
-    net = model.network if isinstance(model, NetworkELM) else model
-    return sum(p.numel() for p in net.parameters() if p.requires_grad)
+    from ..training.trainer import n_parameters
+
+    return n_parameters(model.network if isinstance(model, NetworkELM) else model)

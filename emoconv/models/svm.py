@@ -19,24 +19,17 @@ from __future__ import annotations
 from typing import Any, Sequence
 
 import numpy as np
-from sklearn.metrics import recall_score
 from sklearn.preprocessing import StandardScaler
 from sklearn.svm import SVC
 
 from ..config import check
 from ..errors import ConfigError, ProtocolError
+from ..protocol.metrics import unweighted_accuracy
 from . import MODELS
 
 __all__ = ["SVMClassifier", "build_svm", "evaluate_folds", "speaker_standardize", "unweighted_accuracy"]
 
 KERNELS = ("linear", "poly", "rbf")
-
-
-def unweighted_accuracy(y_true: Sequence[int], y_pred: Sequence[int]) -> float:
-    """UA: mean recall over the classes present in ``y_true``."""
-    y_true = np.asarray(y_true)
-    present = np.unique(y_true)
-    return float(recall_score(y_true, np.asarray(y_pred), labels=present, average="macro", zero_division=0))
 
 
 def speaker_standardize(x: np.ndarray, speakers: Sequence[str], eps: float = 1e-8) -> np.ndarray:

@@ -109,6 +109,18 @@ def classification_metrics(y_true: Sequence[Any], y_pred: Sequence[Any],
     }
 
 
+def unweighted_accuracy(y_true: Sequence[int], y_pred: Sequence[int]) -> float:
+    """UA of integer labels: mean recall over the classes present in ``y_true``.
+
+    >>> round(unweighted_accuracy([0, 0, 0, 1], [0, 0, 1, 1]), 4)
+    0.8333
+    """
+    t, p = np.asarray(y_true, dtype=np.int64), np.asarray(y_pred, dtype=np.int64)
+    if t.shape != p.shape or t.size == 0:
+        raise ConfigError(f"unweighted_accuracy: need equal, non-empty label arrays, got {t.size} and {p.size}")
+    return float(np.mean([np.mean(p[t == c] == c) for c in np.unique(t)]))
+
+
 def summarize_folds(fold_metrics: Sequence[dict[str, Any]],
                     keys: Sequence[str] = DEFAULT_KEYS) -> dict[str, dict[str, Any]]:
     """Mean and sample standard deviation (ddof=1; 0.0 for one fold) of each key across folds.

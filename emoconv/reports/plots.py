@@ -33,11 +33,11 @@ def slug(text: str) -> str:
 
 
 def confusion_percent(y_true: Sequence[int], y_pred: Sequence[int], n: int) -> np.ndarray:
-    """Row-normalised confusion matrix in percent (rows = true class)."""
-    cm = np.zeros((n, n), dtype=float)
-    np.add.at(cm, (np.asarray(y_true), np.asarray(y_pred)), 1)
-    rows = cm.sum(1, keepdims=True)
-    return np.divide(cm * 100, rows, out=np.zeros_like(cm), where=rows > 0)
+    """Row-normalised confusion matrix in percent (rows = true class); 0 for classes absent from ``y_true``."""
+    from .embedding import confusion_percent as table
+
+    classes = [str(i) for i in range(n)]
+    return np.nan_to_num(table(list(map(int, y_true)), list(map(int, y_pred)), classes, short={}).to_numpy())
 
 
 def plot_confusions(records: Sequence[dict[str, Any]], out_dir: Path) -> list[Path]:

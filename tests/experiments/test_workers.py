@@ -19,26 +19,12 @@ from emoconv.experiments.progress import read_status
 from emoconv.experiments.recipe import build_recipe
 from emoconv.experiments.workers import (FAULT_ENV, PLUGINS_ENV, _born_pinned, available_cores, core_shares,
                                          import_plugins)
+from sweeptools import TINY_MODULE
 
-PLUGIN = '''
-import json, os, time
+PLUGIN = TINY_MODULE + '''
+import json
 import torch
-from torch import nn
 from emoconv.errors import ConfigError
-from emoconv.models import MODELS
-
-
-class Tiny(nn.Module):
-    def __init__(self, channels, n_classes, hidden):
-        super().__init__()
-        self.net = nn.Sequential(nn.AdaptiveAvgPool2d((4, 4)), nn.Flatten(), nn.Linear(channels * 16, hidden),
-                                 nn.ReLU(), nn.Linear(hidden, n_classes))
-        self.delay = float(os.environ.get("TINY_DELAY", "0"))
-
-    def forward(self, x):
-        if self.delay:
-            time.sleep(self.delay)
-        return self.net(x)
 
 
 if "workers.tiny" not in MODELS:
