@@ -17,6 +17,7 @@ from typing import Any, Mapping
 import yaml
 
 from ..config import check, from_dict, to_dict
+from ..corpora.base import SHARED_LABELS
 from ..errors import ConfigError
 from ..features import FeatureConfig
 from ..features.kinds import features_dict, parse_features
@@ -205,6 +206,10 @@ def build_recipe(tree: Mapping[str, Any], overrides: list[str] | None = None, wh
         if spec.pop("skip", False):
             continue
         corpora[name] = from_dict(CorpusSpec, spec, f"{where}.corpora.{name}")
+        unknown = sorted(set(corpora[name].labels or ()) - set(SHARED_LABELS))
+        if unknown:
+            raise ConfigError(f"{where}.corpora.{name}.labels: unknown label(s) {', '.join(unknown)}; "
+                              f"use names from {', '.join(SHARED_LABELS)}")
     models_raw = tree.get("models") or []
     if not isinstance(models_raw, list):
         raise ConfigError(f"{where}.models: expected a list of models")

@@ -85,3 +85,8 @@ def test_per_model_protocol_override_gets_its_own_folds_and_label(tmp_path, monk
     assert [run.variant for run in runs].count("a") == 2 and [run.variant for run in runs].count("a [loso]") == 4
     assert len({run.key for run in runs}) == 6
     assert variant_label(r.models[1]) == "a [loso]"
+
+
+def test_unknown_corpus_label_names_the_key():
+    with pytest.raises(ConfigError, match=r"corpora.builtin.labels: unknown label\(s\) joy"):
+        build_recipe(BASE, ["corpora.builtin.labels=[joy]"])
