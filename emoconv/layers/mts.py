@@ -78,13 +78,17 @@ class MTSConv2d(nn.Conv2d):
       input along time by ``1/s``, convolve with the original kernel, resample the output back and
       multiply by ``s`` so the amplitude matches a kernel with ``s`` times as many taps: ``1/s`` of the
       arithmetic), or ``"auto"`` (cheaper of the two per branch by a multiply-add count). ``"input"``
-      needs time stride 1 and time dilation 1; ``"auto"`` falls back to ``"kernel"`` otherwise.
+      needs time stride 1, time dilation 1 and ``scale_freq=False``; ``"auto"`` falls back to
+      ``"kernel"`` otherwise.
     * ``mode``: ``"shared"`` (default; true weight sharing) or ``"reference"``: the published code's
-      design, kept as an ablation. Each rescaled branch owns a trainable copy (``ref_weights``,
-      ``ref_biases``: extra parameters) that is overwritten, detached, from the shared kernel at every
-      forward; the shared kernel gets gradients only from the unscaled branch, and
-      :meth:`average_reference_kernels` (call once per epoch) folds the copies, resampled back,
-      into it by averaging. The rescaled branches' gradients of all but the last step are discarded.
+      training, kept as an ablation and equal to the published layer step for step. Each rescaled
+      branch owns a trainable kernel copy (``ref_weights``: extra parameters) that is overwritten,
+      detached, from the shared kernel at every forward; its bias (``ref_biases``) is the shared bias's
+      storage, so every branch's optimiser step moves the one bias. The shared kernel gets gradients only
+      from the unscaled branch, and :meth:`average_reference_kernels` (the trainer calls it once per
+      epoch, after validation and model selection, as the published code does) folds the copies,
+      resampled back, into it by averaging. The rescaled kernels' gradients of all but the last step of
+      an epoch are discarded.
     * ``penalty`` (>= 0) with ``penalty_kind``: ``"scale"`` lowers each rescaled branch's map ``m``
       (bias included) before the max to ``m - c * |m|`` with ``c = min(1, penalty * |ln s|)`` (a factor
       ``1 - c`` on positive values, ``1 + c`` on negative ones, so it always favours the unscaled
@@ -128,6 +132,9 @@ class MTSConv2d(nn.Conv2d):
         time_ok = self.stride[0] == 1 and self.dilation[0] == 1
         check(strategy != "input" or time_ok,
               "MTSConv2d.strategy: 'input' needs time stride 1 and time dilation 1; use 'kernel' or 'auto'")
+        check(strategy != "input" or not scale_freq,
+              "MTSConv2d.strategy: 'input' compresses time only and cannot scale frequency; with "
+              "scale_freq=True use 'kernel' (or 'auto', which then stretches kernels)")
         self.scales, self.scale_freq, self.strategy, self.mode = scales, bool(scale_freq), strategy, mode
         self.penalty, self.penalty_kind = float(penalty), penalty_kind
         self.train_standard_infer_mts, self.concat_scale = bool(train_standard_infer_mts), bool(concat_scale)
@@ -147,6 +154,7 @@ class MTSConv2d(nn.Conv2d):
                     self.ref_weights.append(nn.Parameter(w.detach().clone()))
                     if self.bias is not None:
                         self.ref_biases.append(nn.Parameter(self.bias.detach().clone()))
+            self._sync_reference()
 
     # ----------------------------------------------------------------------------------- helpers
     @property
@@ -176,7 +184,8 @@ class MTSConv2d(nn.Conv2d):
 
     def _use_input(self, s: float, x: torch.Tensor) -> bool:
         """Whether branch ``s`` compresses the input (``strategy`` "input"/"auto") or stretches the kernel."""
-        if s <= 1.0 or self.strategy == "kernel" or self.mode == "reference" or isinstance(self.padding, str):
+        if (s <= 1.0 or self.strategy == "kernel" or self.mode == "reference" or self.scale_freq
+                or isinstance(self.padding, str)):
             return False
         if self.stride[0] != 1 or self.dilation[0] != 1:
             return False
@@ -307,11 +316,13 @@ class MTSConv2d(nn.Conv2d):
     # ------------------------------------------------------------------------- reference mode
     @torch.no_grad()
     def _sync_reference(self) -> None:
-        """Overwrite the detached per-scale copies from the shared kernel (as the published code does)."""
+        """Overwrite the detached per-scale kernel copies from the shared kernel and make every branch's bias
+        the *same storage* as the shared bias, as the published code does (``conv.bias.data = input_bias``):
+        each branch's optimiser step then moves the one bias."""
         for j, s in enumerate(self._rescaled()):
             self.ref_weights[j].copy_(resample_kernel(self.weight, *self._st_sf(s)))
             if self.bias is not None:
-                self.ref_biases[j].copy_(self.bias)
+                self.ref_biases[j].data = self.bias.data
 
     @torch.no_grad()
     def average_reference_kernels(self) -> None:

@@ -84,8 +84,10 @@ def mts_table1(records: list[dict[str, Any]], cfg: dict[str, Any], out_dir: Path
                 mts_row[f"{_arch(arch)} acc"] = _mean(cands[best], "accuracy")
                 mts_row[f"{_arch(arch)} UA"] = _mean(cands[best], "ua")
                 usage = _usage(cands[best])
-                if best_overall is None or mts_row[f"{_arch(arch)} acc"] > best_overall[0]:
-                    best_overall = (mts_row[f"{_arch(arch)} acc"], best, usage)
+                # the row's "best scale factors / usage" follow the same rule: validation UA unless select: test
+                score = key(best)
+                if best_overall is None or score > best_overall[0]:
+                    best_overall = (score, best, usage)
                 if std:
                     pairs.append((corpus, _arch(arch), std_row[f"{_arch(arch)} acc"], mts_row[f"{_arch(arch)} acc"]))
         std_row["Best scale factors"] = "n/a"

@@ -250,7 +250,6 @@ def train_one(
                 scheduler.step()
             total += float(loss.detach()) * len(y)
             count += len(y)
-        _call_hook(model, "average_reference_kernels")
         train_time = time.perf_counter() - t0
         val_loss, val_acc, val_ua = _evaluate(model, val, cfg.eval_batch_size, device, weight)
         history.append({"epoch": epoch, "train_loss": total / max(count, 1), "val_loss": val_loss,
@@ -267,8 +266,11 @@ def train_one(
             best_state = copy.deepcopy(model.state_dict())
         else:
             bad += 1
-            if bad >= cfg.patience:
-                break
+        # MTS reference mode: fold the per-scale copies in after validation and model selection, as the
+        # published training loop does (a no-op for every other model)
+        _call_hook(model, "average_reference_kernels")
+        if bad >= cfg.patience:
+            break
     if best_state is not None:
         model.load_state_dict(best_state)
     return model, best_epoch, history

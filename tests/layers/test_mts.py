@@ -175,6 +175,19 @@ def test_invalid_settings_raise_config_error():
         MTSConv2d(1, 1, 3, scales=(1, -2))
     with pytest.raises(ConfigError, match="expected input"):
         MTSConv2d(1, 1, 3)(torch.zeros(1, 5, 5))
+    with pytest.raises(ConfigError, match="cannot scale frequency"):
+        MTSConv2d(1, 1, 3, scale_freq=True, strategy="input")
+
+
+def test_auto_strategy_with_scale_freq_stretches_kernels_in_both_axes():
+    """``auto`` must not take the time-only input path when frequency is scaled too."""
+    torch.manual_seed(3)
+    x = torch.randn(2, 2, 120, 16)
+    kernel = MTSConv2d(2, 3, (10, 3), scales=(0.5, 1, 2), scale_freq=True, strategy="kernel")
+    auto = MTSConv2d(2, 3, (10, 3), scales=(0.5, 1, 2), scale_freq=True, strategy="auto")
+    auto.load_state_dict(kernel.state_dict())
+    assert not auto._use_input(2.0, x)
+    torch.testing.assert_close(auto(x), kernel(x), rtol=0, atol=0)
 
 
 def test_reference_mode_copies_and_epoch_averaging():
@@ -182,15 +195,47 @@ def test_reference_mode_copies_and_epoch_averaging():
     assert len(layer.ref_weights) == 2 and _n_params(layer) > _n_params(nn.Conv2d(1, 2, (4, 2)))
     layer(torch.randn(1, 1, 20, 5)).sum().backward()
     assert layer.ref_weights[1].grad is not None
+    # the branches' biases are the shared bias's storage (published: conv.bias.data = input_bias)
+    assert all(cb.data_ptr() == layer.bias.data_ptr() for cb in layer.ref_biases)
     with torch.no_grad():
         for cw in layer.ref_weights:
             cw.zero_()
-        for cb in layer.ref_biases:
-            cb.zero_()
     before_w, before_b = layer.weight.detach().clone(), layer.bias.detach().clone()
     average_reference_kernels(nn.Sequential(layer))
     torch.testing.assert_close(layer.weight.detach(), before_w / 3)
-    torch.testing.assert_close(layer.bias.detach(), before_b / 3)
+    torch.testing.assert_close(layer.bias.detach(), before_b)  # one bias: its average is itself
+
+
+# Weight and bias after 6 Adam steps (lr 0.01, weight decay 0.001; averaging after every 2nd step) of the
+# published layer (pooled_map, train_and_eval), run side by side with this layer: they agreed exactly (0.0).
+_PUBLISHED_WEIGHT = [
+    0.07518523186445236, 0.13564647734165192, 0.17415691912174225, 0.11056440323591232, 0.12825538218021393,
+    0.12675419449806213, 0.0891021117568016, 0.037613749504089355, -0.015413922257721424, 0.025023415684700012,
+    -0.057211145758628845, -0.11220722645521164, -0.17335569858551025, -0.1416252851486206, -0.08334828168153763,
+    -0.08858083933591843, -0.038177043199539185, 0.023496480658650398, 0.0486828088760376, 0.09488224238157272,
+    0.12775583565235138, 0.15026181936264038, 0.1757754534482956, 0.17480653524398804]
+_PUBLISHED_BIAS = [-0.06882977485656738, -0.005401449277997017]
+
+
+def test_reference_mode_equals_the_published_layer_after_training_steps():
+    """Deterministic init and inputs (no RNG), Adam, averaging once per 'epoch' of two steps."""
+    layer = MTSConv2d(1, 2, (4, 3), scales=(0.5, 1.0, 2.0), mode="reference")
+    with torch.no_grad():
+        layer.weight.copy_(torch.sin(torch.arange(24, dtype=torch.float32) * 0.37).reshape(2, 1, 4, 3) * 0.3)
+        layer.bias.copy_(torch.cos(torch.arange(2, dtype=torch.float32)) * 0.1)
+    opt = torch.optim.Adam(layer.parameters(), lr=0.01, weight_decay=0.001)
+    t = torch.arange(2 * 24 * 6, dtype=torch.float32).reshape(2, 1, 24, 6)
+    for step in range(6):
+        x = torch.sin(t * 0.13 + step) + 0.5 * torch.cos(t * 0.029 * (step + 1))
+        target = torch.tanh(x[:, :, :21, :4].mean(1, keepdim=True)).expand(-1, 2, -1, -1)
+        loss = ((layer(x) - target) ** 2).mean()
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        if step % 2 == 1:
+            layer.average_reference_kernels()
+    torch.testing.assert_close(layer.weight.detach().flatten(), torch.tensor(_PUBLISHED_WEIGHT), rtol=1e-5, atol=1e-6)
+    torch.testing.assert_close(layer.bias.detach(), torch.tensor(_PUBLISHED_BIAS), rtol=1e-5, atol=1e-6)
     shared = MTSConv2d(1, 2, (4, 2))
     w = shared.weight.detach().clone()
     shared.average_reference_kernels()
