@@ -190,6 +190,7 @@ def execute_run(recipe: Recipe, run: RunSpec, ws: Workspace, rundir: Path | None
 
     augment = augment_for(recipe, run.model)
     noisy_ids: list[str] | None = None
+    est_pred: np.ndarray | None = None
     describe = None
     if augment.active and not isinstance(probe, torch.nn.Module):
         raise ConfigError(f"augment: model {run.model.display!r} is an estimator; noise conditions apply to "
@@ -212,7 +213,10 @@ def execute_run(recipe: Recipe, run: RunSpec, ws: Workspace, rundir: Path | None
             fit_kw = {"train_speakers": [speakers[i] for i in tr], "val_speakers": [speakers[i] for i in va]}
             test_kw = {"speakers": [speakers[i] for i in test_utts]}
         probe.fit([normed[i] for i in tr], y_all[tr], [normed[i] for i in va], y_all[va], **fit_kw)
-        probs = np.asarray(probe.predict_proba([normed[i] for i in test_utts], **test_kw), dtype=np.float32)
+        test_x = [normed[i] for i in test_utts]
+        probs = np.asarray(probe.predict_proba(test_x, **test_kw), dtype=np.float32)
+        if hasattr(probe, "predict"):  # the estimator's own decision rule (the SVM's one-vs-one votes)
+            est_pred = np.asarray(probe.predict(test_x, **test_kw), dtype=np.int64)
         result, model, frames = None, probe, None
     else:
         def part(idx: tuple[int, ...]) -> Examples:
@@ -243,7 +247,7 @@ def execute_run(recipe: Recipe, run: RunSpec, ws: Workspace, rundir: Path | None
             local = np.searchsorted(test_utts, test.group)
             probs = _utterance_probs(probs, local, len(test_utts), input_cfg.aggregate)
     y_true = y_all[test_utts] if noisy_ids is None else test.y
-    y_pred = probs.argmax(1)
+    y_pred = probs.argmax(1) if est_pred is None else est_pred
     metrics = classification_metrics(y_true, y_pred, labels)
     record: dict[str, Any] = {
         "key": run.key, "recipe": recipe.name, "corpus": run.corpus, "corpus_loader": recipe.corpora[run.corpus].name,

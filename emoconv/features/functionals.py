@@ -18,8 +18,9 @@ ComParE    ComParE 2016 (= 2013 set, fixed) 6373         ComParE_2016
 =========  ===============================  ===========  ====================
 
 The paper reports 5757 dimensions for the 2012 set; the packaged "compat" configuration
-yields 6125. Audio is read with :func:`emoconv.audio.load_audio` (any format, resampled) and
-passed to openSMILE as a signal, so ESC/TESS/MP-style files all work.
+yields 6125. Audio is read with :func:`emoconv.audio.load_audio` (any format, mono) and passed to
+openSMILE as a signal at the file's own native rate, as the challenge baselines run (so a 44.1 or
+48 kHz corpus keeps its content above 8 kHz); ``sample_rate: 16000`` resamples first instead.
 
 Cache entries (one ``.npy`` per file and set) are keyed by the config, the file's identity
 (resolved path, size, mtime), the opensmile version and :data:`FUNCTIONALS_VERSION`, written
@@ -38,14 +39,14 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from ..audio.io import load_audio
+from ..audio.io import audio_info, load_audio
 from ..config import check, config_hash
 from ..errors import AudioError, ConfigError
 from ..fileio import atomic_write_bytes, file_identity
 
 __all__ = [
     "FEATURE_SETS", "FUNCTIONALS_VERSION", "FunctionalsCache", "FunctionalsConfig",
-    "extract_functionals", "functional_names", "functionals_of_signal",
+    "extract_functionals", "functional_names", "functionals_of_signal", "native_rate",
 ]
 
 #: Bump when the extraction changes in a way that invalidates cached functionals.
@@ -67,13 +68,17 @@ class FunctionalsConfig:
     """Which functionals to extract (recipe section ``features`` with ``kind: functionals``)."""
 
     feature_set: str = "ComParE"
-    sample_rate: int = 16_000
+    #: ``None`` (default): every file at its own native rate, as the openSMILE challenge baselines run;
+    #: an integer (e.g. 16000) resamples first (drops everything above half that rate).
+    sample_rate: int | None = None
     min_duration_s: float = 0.05
 
     def __post_init__(self) -> None:
         check(self.feature_set in FEATURE_SETS,
               f"functionals.feature_set={self.feature_set!r}: use one of {', '.join(FEATURE_SETS)}")
-        check(self.sample_rate >= 8000, f"functionals.sample_rate={self.sample_rate}: must be >= 8000")
+        check(self.sample_rate is None or (isinstance(self.sample_rate, int) and not isinstance(self.sample_rate, bool)
+                                           and self.sample_rate >= 8000),
+              f"functionals.sample_rate={self.sample_rate!r}: use null (native rate) or an integer >= 8000 (Hz)")
         check(self.min_duration_s >= 0, f"functionals.min_duration_s={self.min_duration_s}: must be >= 0")
 
     @property
@@ -115,9 +120,16 @@ def functional_names(feature_set: str) -> list[str]:
     return list(_thread_smile(feature_set).feature_names)
 
 
-def functionals_of_signal(cfg: FunctionalsConfig, wav: np.ndarray) -> np.ndarray:
-    """Functionals ``(D,)`` float32 of a mono waveform at ``cfg.sample_rate``."""
-    df = _thread_smile(cfg.feature_set).process_signal(np.asarray(wav, dtype=np.float32), cfg.sample_rate)
+def native_rate(path: str | os.PathLike[str]) -> int:
+    """The file's own sample rate in Hz (header only)."""
+    return int(audio_info(path).samplerate)
+
+
+def functionals_of_signal(cfg: FunctionalsConfig, wav: np.ndarray, sample_rate: int | None = None) -> np.ndarray:
+    """Functionals ``(D,)`` float32 of a mono waveform at ``sample_rate`` (default ``cfg.sample_rate``)."""
+    rate = sample_rate if sample_rate is not None else cfg.sample_rate
+    check(rate is not None, "functionals_of_signal: pass sample_rate= (the config says native rate)")
+    df = _thread_smile(cfg.feature_set).process_signal(np.asarray(wav, dtype=np.float32), int(rate))
     vec = np.asarray(df.to_numpy(), dtype=np.float32).reshape(-1)
     if vec.shape != (cfg.dims,):
         raise AudioError(f"openSMILE returned {vec.shape[0]} values for {cfg.feature_set}, expected {cfg.dims}")
@@ -187,8 +199,9 @@ def extract_functionals(
 
     def one(item: tuple[int, str | None]) -> None:
         i, key = item
-        wav = load_audio(paths[i], cfg.sample_rate, cfg.min_duration_s)
-        vec = functionals_of_signal(cfg, wav)
+        rate = cfg.sample_rate if cfg.sample_rate is not None else native_rate(paths[i])
+        wav = load_audio(paths[i], rate, cfg.min_duration_s)
+        vec = functionals_of_signal(cfg, wav, rate)
         out[i] = vec
         if cache is not None and key is not None:
             cache.save(cfg, key, vec)

@@ -9,9 +9,11 @@ and on a fixed 70:10:20 speaker partition.
 :class:`SVMClassifier` follows the toolkit's estimator convention
 (``fit(train, y_train, val, y_val) -> self``, ``predict_proba(feats) -> (N, K)``) with optional
 ``*_speakers`` arguments for the per-speaker standardisation; it is registered in
-:data:`emoconv.models.MODELS` as ``"svm"``. ``predict_proba`` is the softmax of scikit-learn's
-one-vs-rest decision values (argmax = the SVC's own prediction), not Platt-calibrated
-probabilities: calibration would cost a 5-fold internal cross-validation per fit.
+:data:`emoconv.models.MODELS` as ``"svm"``. Predictions follow scikit-learn's own rule
+(``SVC.predict``: one-vs-one votes); ``predict_proba`` gives the library's Platt-calibrated
+probabilities (``SVC(probability=True)``, seeded), or with ``probability=False`` (cheaper: no
+internal 5-fold cross-validation) the softmax of the one-vs-rest decision values, which are scores,
+not probabilities, and whose argmax can differ from the prediction on vote ties.
 """
 
 from __future__ import annotations
@@ -73,11 +75,13 @@ class SVMClassifier:
         standardize: ``"speaker"`` (needs ``*_speakers`` arguments), ``"global"`` (training
             mean/std) or ``"none"``.
         class_weight: ``"balanced"`` (the paper's class weighting) or ``None``.
+        probability: ``predict_proba`` from scikit-learn's Platt scaling (default) or, when ``False``,
+            the softmax of the decision values. Predictions are ``SVC.predict``'s either way.
     """
 
     def __init__(self, n_classes: int, kernel: str = "linear", C: float | Sequence[float] = 1.0,
                  degree: int = 3, gamma: str | float = "scale", standardize: str = "speaker",
-                 class_weight: str | None = "balanced", max_iter: int = -1) -> None:
+                 class_weight: str | None = "balanced", max_iter: int = -1, probability: bool = True) -> None:
         check(kernel in KERNELS, f"svm.kernel={kernel!r}: use one of {', '.join(KERNELS)}")
         check(standardize in ("speaker", "global", "none"),
               f"svm.standardize={standardize!r}: use 'speaker', 'global' or 'none'")
@@ -87,7 +91,8 @@ class SVMClassifier:
         check(n_classes >= 2, f"svm n_classes={n_classes}: need at least 2 classes")
         self.n_classes, self.kernel, self.C_grid = int(n_classes), kernel, grid
         self.degree, self.gamma, self.standardize = int(degree), gamma, standardize
-        self.class_weight, self.max_iter = class_weight, int(max_iter)
+        check(isinstance(probability, bool), f"svm.probability={probability!r}: use true or false")
+        self.class_weight, self.max_iter, self.probability = class_weight, int(max_iter), probability
         self.scaler_: StandardScaler | None = None
         self.svc_: SVC | None = None
         self.C_: float | None = None
@@ -113,9 +118,10 @@ class SVMClassifier:
             return self.scaler_.transform(x)
         return x
 
-    def _svc(self, C: float) -> SVC:
-        return SVC(C=C, kernel=self.kernel, degree=self.degree, gamma=self.gamma,
-                   class_weight=self.class_weight, decision_function_shape="ovr", max_iter=self.max_iter)
+    def _svc(self, C: float, probability: bool = False) -> SVC:
+        return SVC(C=C, kernel=self.kernel, degree=self.degree, gamma=self.gamma, probability=probability,
+                   random_state=0, class_weight=self.class_weight, decision_function_shape="ovr",
+                   max_iter=self.max_iter)
 
     def fit(self, train_feats: Any, y_train: Sequence[int], val_feats: Any = None, y_val: Sequence[int] | None = None,
             train_speakers: Sequence[str] | None = None, val_speakers: Sequence[str] | None = None) -> "SVMClassifier":
@@ -136,7 +142,7 @@ class SVMClassifier:
                 self.val_scores_[c] = unweighted_accuracy(y_val, pred)
             best_c = max(self.C_grid, key=lambda c: (self.val_scores_[c], -c))
         self.C_ = best_c
-        self.svc_ = self._svc(best_c).fit(x, y)
+        self.svc_ = self._svc(best_c, self.probability).fit(x, y)
         return self
 
     def decision_scores(self, feats: Any, speakers: Sequence[str] | None = None) -> np.ndarray:
@@ -152,13 +158,22 @@ class SVMClassifier:
         return out
 
     def predict_proba(self, feats: Any, speakers: Sequence[str] | None = None) -> np.ndarray:
-        """Softmax of the decision values, ``(N, K)`` rows summing to 1 (scores, not calibrated)."""
+        """``(N, K)`` rows summing to 1: scikit-learn's calibrated probabilities (``probability=True``) or
+        the softmax of the decision values; 0 for classes absent from training."""
+        if self.svc_ is not None and self.probability:
+            p = self.svc_.predict_proba(self._prep(feats, speakers, fit=False))
+            out = np.zeros((p.shape[0], self.n_classes))
+            out[:, self.svc_.classes_] = p
+            return out
         d = self.decision_scores(feats, speakers)
         e = np.exp(d - d.max(1, keepdims=True))
         return e / e.sum(1, keepdims=True)
 
     def predict(self, feats: Any, speakers: Sequence[str] | None = None) -> np.ndarray:
-        return self.decision_scores(feats, speakers).argmax(1)
+        """Class indices by scikit-learn's own rule (``SVC.predict``: one-vs-one votes)."""
+        if self.svc_ is None:
+            raise ConfigError("svm: call fit() before predicting")
+        return np.asarray(self.svc_.predict(self._prep(feats, speakers, fit=False)), dtype=np.int64)
 
 
 def evaluate_folds(x: np.ndarray, y: Sequence[int], speakers: Sequence[str], folds: Sequence[Any],
@@ -199,8 +214,9 @@ def evaluate_folds(x: np.ndarray, y: Sequence[int], speakers: Sequence[str], fol
 
 @MODELS.register("svm")
 def build_svm(n_classes: int, input_shape: tuple[int, ...] = (), **params: Any) -> SVMClassifier:
-    """Registered builder: ``params`` = kernel, C, degree, gamma, standardize, class_weight, max_iter."""
-    known = {"kernel", "C", "degree", "gamma", "standardize", "class_weight", "max_iter"}
+    """Registered builder: ``params`` = kernel, C, degree, gamma, standardize, class_weight, max_iter,
+    probability."""
+    known = {"kernel", "C", "degree", "gamma", "standardize", "class_weight", "max_iter", "probability"}
     unknown = sorted(set(params) - known)
     if unknown:
         raise ConfigError(f"svm: unknown parameter(s) {', '.join(unknown)}; known: {', '.join(sorted(known))}")

@@ -30,7 +30,7 @@ def files(tmp_path_factory) -> list[Path]:
 def test_every_feature_set_has_its_documented_size():
     wav = tone(0.5, 16000)
     for name, (_, dims, _) in FEATURE_SETS.items():
-        vec = functionals_of_signal(FunctionalsConfig(feature_set=name), wav)
+        vec = functionals_of_signal(FunctionalsConfig(feature_set=name), wav, 16000)
         assert vec.shape == (dims,) and vec.dtype == np.float32 and np.all(np.isfinite(vec))
     assert len(functional_names("IS09")) == 384
 
@@ -73,3 +73,19 @@ def test_errors(tmp_path: Path):
     bad.write_bytes(b"nope")
     with pytest.raises(AudioError, match="bad.wav"):
         extract_functionals(FunctionalsConfig(feature_set="IS09"), [bad])
+
+
+def test_native_rate_by_default_keeps_content_above_8k(tmp_path: Path):
+    """A 44.1 kHz file with energy at 11 kHz: the default reads it at 44.1 kHz, ``sample_rate: 16000`` drops it."""
+    t = np.arange(int(0.6 * 44100)) / 44100
+    wav = (0.3 * np.sin(2 * np.pi * 180 * t) + 0.3 * np.sin(2 * np.pi * 11000 * t)).astype(np.float32)
+    path = tmp_path / "hi.wav"
+    sf.write(path, wav, 44100, subtype="FLOAT")
+    native = extract_functionals(FunctionalsConfig(feature_set="IS09"), [path])[0]
+    explicit = functionals_of_signal(FunctionalsConfig(feature_set="IS09"), wav, 44100)
+    at16k = extract_functionals(FunctionalsConfig(feature_set="IS09", sample_rate=16000), [path])[0]
+    assert FunctionalsConfig().sample_rate is None
+    np.testing.assert_allclose(native, explicit, rtol=1e-5, atol=1e-5)
+    assert not np.allclose(native, at16k, rtol=1e-3, atol=1e-3)
+    with pytest.raises(ConfigError, match="sample_rate"):
+        FunctionalsConfig(sample_rate=4000)

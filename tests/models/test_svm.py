@@ -96,3 +96,19 @@ def test_registered_as_an_estimator():
     assert isinstance(est, SVMClassifier) and not isinstance(est, nn.Module)
     with pytest.raises(ConfigError, match="unknown parameter"):
         build_model("svm", 6, (384,), gamma_typo=1)
+
+
+def test_predictions_follow_scikit_learns_rule_and_probabilities_come_from_it():
+    """On 7 weakly separated classes the one-vs-one votes and the one-vs-rest argmax disagree on many
+    points; the classifier must predict by the library's votes and return the library's probabilities."""
+    rng = np.random.default_rng(0)
+    x, y = rng.standard_normal((140, 20)), np.arange(140) % 7
+    x[:, :7] += np.eye(7)[y] * 0.6
+    xt = rng.standard_normal((300, 20))
+    m = SVMClassifier(7, standardize="none").fit(x, y)
+    ref = m.svc_.predict(xt)
+    assert (m.decision_scores(xt).argmax(1) != ref).sum() > 10  # the two rules really differ here
+    assert np.array_equal(m.predict(xt), ref)
+    np.testing.assert_allclose(m.predict_proba(xt), m.svc_.predict_proba(xt))
+    cheap = SVMClassifier(7, standardize="none", probability=False).fit(x, y)
+    assert np.array_equal(cheap.predict(xt), ref) and np.allclose(cheap.predict_proba(xt).sum(1), 1)
