@@ -19,3 +19,17 @@ def shared_corpora() -> Path:
     if not SHARED_CORPORA.is_dir():
         pytest.skip("../shared/corpora is absent")
     return SHARED_CORPORA
+
+
+DEV_CORPORA = Path("/tmp/emoconv-corpora")
+
+
+@pytest.fixture
+def dev_corpora() -> Path:
+    """Where ``../shared/tools/dev-corpora`` unpacks RAVDESS, EMOVO and URDU; skips the test when absent."""
+    import os
+
+    root = Path(os.environ.get("EMOCONV_DEV_CORPORA", DEV_CORPORA))
+    if not root.is_dir():
+        pytest.skip(f"{root} is absent (run ../shared/tools/dev-corpora)")
+    return root

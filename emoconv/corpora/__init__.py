@@ -1,10 +1,10 @@
 """Corpus loaders, one file per corpus, all registered in :data:`CORPORA`.
 
 Importing this package registers ``emodb``, ``ravdess``, ``tess``, ``savee``,
-``cremad``, ``iemocap``, ``enterface``, ``manifest`` and ``builtin``.
+``cremad``, ``iemocap``, ``enterface``, ``emovo``, ``urdu``, ``manifest`` and ``builtin``.
 """
 
-from . import builtin, cremad, emodb, enterface, iemocap, manifest, ravdess, savee, tess  # noqa: F401  (register)
+from . import builtin, cremad, emodb, emovo, enterface, iemocap, manifest, ravdess, savee, tess, urdu  # noqa: F401  (register)
 from .base import (
     CORPORA,
     FOUR_CLASSES,

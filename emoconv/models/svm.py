@@ -65,6 +65,10 @@ def _as_matrix(feats: Any) -> np.ndarray:
     return np.asarray(x, dtype=np.float64)
 
 
+def _names(speakers: Sequence[str] | None) -> list[str]:
+    return [] if speakers is None else [str(s) for s in speakers]
+
+
 class SVMClassifier:
     """Speaker-standardised, class-weighted SVC over utterance feature vectors.
 
@@ -77,11 +81,18 @@ class SVMClassifier:
         class_weight: ``"balanced"`` (the paper's class weighting) or ``None``.
         probability: ``predict_proba`` from scikit-learn's Platt scaling (default) or, when ``False``,
             the softmax of the decision values. Predictions are ``SVC.predict``'s either way.
+        train_on: ``"train"`` (default; the validation speakers only choose ``C``) or ``"train+val"``:
+            the final SVM is fitted on the training and validation speakers together, so that under
+            leave-one-speaker-out it learns from every speaker but the test one, as the field runs it.
+        select_C: how a ``C`` grid is searched: ``"val"`` (best UA on the validation set) or
+            ``"speaker_cv"`` (scikit-learn's ``GridSearchCV`` over ``GroupKFold`` of the fitting
+            speakers, at most 5 groups, scored by balanced accuracy = UA; needs no validation set).
     """
 
     def __init__(self, n_classes: int, kernel: str = "linear", C: float | Sequence[float] = 1.0,
                  degree: int = 3, gamma: str | float = "scale", standardize: str = "speaker",
-                 class_weight: str | None = "balanced", max_iter: int = -1, probability: bool = True) -> None:
+                 class_weight: str | None = "balanced", max_iter: int = -1, probability: bool = True,
+                 train_on: str = "train", select_C: str = "val") -> None:
         check(kernel in KERNELS, f"svm.kernel={kernel!r}: use one of {', '.join(KERNELS)}")
         check(standardize in ("speaker", "global", "none"),
               f"svm.standardize={standardize!r}: use 'speaker', 'global' or 'none'")
@@ -92,7 +103,10 @@ class SVMClassifier:
         self.n_classes, self.kernel, self.C_grid = int(n_classes), kernel, grid
         self.degree, self.gamma, self.standardize = int(degree), gamma, standardize
         check(isinstance(probability, bool), f"svm.probability={probability!r}: use true or false")
+        check(train_on in ("train", "train+val"), f"svm.train_on={train_on!r}: use 'train' or 'train+val'")
+        check(select_C in ("val", "speaker_cv"), f"svm.select_C={select_C!r}: use 'val' or 'speaker_cv'")
         self.class_weight, self.max_iter, self.probability = class_weight, int(max_iter), probability
+        self.train_on, self.select_C = train_on, select_C
         self.scaler_: StandardScaler | None = None
         self.svc_: SVC | None = None
         self.C_: float | None = None
@@ -125,25 +139,56 @@ class SVMClassifier:
 
     def fit(self, train_feats: Any, y_train: Sequence[int], val_feats: Any = None, y_val: Sequence[int] | None = None,
             train_speakers: Sequence[str] | None = None, val_speakers: Sequence[str] | None = None) -> "SVMClassifier":
-        """Fit on the training set; with several ``C`` values pick the best validation UA first."""
+        """Fit on the training set (and the validation set with ``train_on="train+val"``); with several
+        ``C`` values pick one first (``select_C``)."""
         x = self._prep(train_feats, train_speakers, fit=True)
         y = np.asarray(y_train, dtype=np.int64)
-        if len(np.unique(y)) < 2:
+        has_val = val_feats is not None and y_val is not None and len(y_val) > 0
+        xv = self._prep(val_feats, val_speakers, fit=False) if has_val else None
+        if self.train_on == "train+val" and has_val:
+            assert xv is not None and y_val is not None
+            if self.standardize == "global":  # refit the scaler on everything the SVM learns from
+                raw = np.concatenate([_as_matrix(train_feats), _as_matrix(val_feats)])
+                self.scaler_ = StandardScaler().fit(raw)
+                x_fit = self.scaler_.transform(raw)
+            else:
+                x_fit = np.concatenate([x, xv])
+            y_fit = np.concatenate([y, np.asarray(y_val, dtype=np.int64)])
+            groups = _names(train_speakers) + _names(val_speakers)
+        else:
+            x_fit, y_fit, groups = x, y, _names(train_speakers)
+        if len(np.unique(y_fit)) < 2:
             raise ProtocolError("svm: the training partition holds a single class; a classifier needs two or more")
-        if y.min() < 0 or y.max() >= self.n_classes:
-            raise ConfigError(f"svm: labels must be in [0, {self.n_classes}), got {y.min()}..{y.max()}")
+        if y_fit.min() < 0 or y_fit.max() >= self.n_classes:
+            raise ConfigError(f"svm: labels must be in [0, {self.n_classes}), got {y_fit.min()}..{y_fit.max()}")
         best_c = self.C_grid[0]
-        if len(self.C_grid) > 1:
-            if val_feats is None or y_val is None:
-                raise ConfigError("svm: a C grid needs a validation set (val_feats, y_val)")
-            xv = self._prep(val_feats, val_speakers, fit=False)
+        if len(self.C_grid) > 1 and self.select_C == "val":
+            if not has_val:
+                raise ConfigError("svm: a C grid with select_C: val needs a validation set (val_feats, y_val)")
             for c in self.C_grid:
                 pred = self._svc(c).fit(x, y).predict(xv)
                 self.val_scores_[c] = unweighted_accuracy(y_val, pred)
             best_c = max(self.C_grid, key=lambda c: (self.val_scores_[c], -c))
+        elif len(self.C_grid) > 1:
+            best_c = self._speaker_cv(x_fit, y_fit, groups)
         self.C_ = best_c
-        self.svc_ = self._svc(best_c, self.probability).fit(x, y)
+        self.svc_ = self._svc(best_c, self.probability).fit(x_fit, y_fit)
         return self
+
+    def _speaker_cv(self, x: np.ndarray, y: np.ndarray, groups: Sequence[str]) -> float:
+        """C by grouped cross-validation over the fitting speakers (no speaker in two inner folds)."""
+        from sklearn.model_selection import GridSearchCV, GroupKFold
+
+        n_groups = len(set(groups))
+        if len(groups) != len(y) or n_groups < 2:
+            raise ConfigError("svm: select_C: speaker_cv needs the speakers of the training set and at least two "
+                              "of them (train_speakers=)")
+        search = GridSearchCV(self._svc(self.C_grid[0]), {"C": list(self.C_grid)}, scoring="balanced_accuracy",
+                              cv=GroupKFold(n_splits=min(5, n_groups)), n_jobs=1, error_score=0.0)
+        search.fit(x, y, groups=np.asarray(groups))
+        scores = search.cv_results_["mean_test_score"]
+        self.val_scores_ = {float(c): float(v) for c, v in zip(self.C_grid, scores)}
+        return max(self.C_grid, key=lambda c: (self.val_scores_[c], -c))
 
     def decision_scores(self, feats: Any, speakers: Sequence[str] | None = None) -> np.ndarray:
         """One-vs-rest decision values ``(N, K)``; ``-inf`` for classes absent from training."""
@@ -215,8 +260,9 @@ def evaluate_folds(x: np.ndarray, y: Sequence[int], speakers: Sequence[str], fol
 @MODELS.register("svm")
 def build_svm(n_classes: int, input_shape: tuple[int, ...] = (), **params: Any) -> SVMClassifier:
     """Registered builder: ``params`` = kernel, C, degree, gamma, standardize, class_weight, max_iter,
-    probability."""
-    known = {"kernel", "C", "degree", "gamma", "standardize", "class_weight", "max_iter", "probability"}
+    probability, train_on, select_C."""
+    known = {"kernel", "C", "degree", "gamma", "standardize", "class_weight", "max_iter", "probability",
+             "train_on", "select_C"}
     unknown = sorted(set(params) - known)
     if unknown:
         raise ConfigError(f"svm: unknown parameter(s) {', '.join(unknown)}; known: {', '.join(sorted(known))}")

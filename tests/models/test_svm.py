@@ -112,3 +112,20 @@ def test_predictions_follow_scikit_learns_rule_and_probabilities_come_from_it():
     np.testing.assert_allclose(m.predict_proba(xt), m.svc_.predict_proba(xt))
     cheap = SVMClassifier(7, standardize="none", probability=False).fit(x, y)
     assert np.array_equal(cheap.predict(xt), ref) and np.allclose(cheap.predict_proba(xt).sum(1), 1)
+
+
+def test_train_on_train_and_val_with_speaker_grouped_c_search():
+    x, y, spk = _data(n_spk=6, seed=3)
+    tr, va, te = np.isin(spk, ["s0", "s1", "s2", "s3"]), spk == "s4", spk == "s5"
+    m = SVMClassifier(3, C=[0.001, 0.1, 10.0], train_on="train+val", select_C="speaker_cv")
+    m.fit(x[tr], y[tr], x[va], y[va], train_speakers=spk[tr], val_speakers=spk[va])
+    assert m.svc_.support_vectors_.shape[0] > 0 and sum(m.svc_.n_support_) <= tr.sum() + va.sum()
+    assert set(m.val_scores_) == {0.001, 0.1, 10.0} and m.C_ in m.val_scores_
+    # the final SVM saw the validation speaker: refitting on train + val by hand gives the same predictions
+    xs = speaker_standardize(np.concatenate([x[tr], x[va]]), np.concatenate([spk[tr], spk[va]]))
+    ref = m._svc(m.C_).fit(xs, np.concatenate([y[tr], y[va]]))
+    assert np.array_equal(m.predict(x[te], speakers=spk[te]), ref.predict(speaker_standardize(x[te], spk[te])))
+    with pytest.raises(ConfigError, match="speaker_cv needs the speakers"):
+        SVMClassifier(3, C=[0.1, 1.0], select_C="speaker_cv", standardize="global").fit(x[tr], y[tr])
+    with pytest.raises(ConfigError, match="train_on"):
+        SVMClassifier(3, train_on="all")
