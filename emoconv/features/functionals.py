@@ -90,7 +90,7 @@ def _smile(feature_set: str) -> Any:
     try:
         import opensmile
     except ImportError:  # pragma: no cover - depends on the environment
-        raise ConfigError("functionals need the 'opensmile' package; install it with pip install opensmile") from None
+        raise ConfigError("functionals need the 'opensmile' package; pip install 'emoconv[opensmile]'") from None
     return opensmile.Smile(feature_set=getattr(opensmile.FeatureSet, FEATURE_SETS[feature_set][0]),
                            feature_level=opensmile.FeatureLevel.Functionals)
 
@@ -245,7 +245,8 @@ def _register_kind() -> None:
     from .kinds import FEATURE_KINDS, FeatureKind
 
     if "functionals" not in FEATURE_KINDS:
-        FEATURE_KINDS.register("functionals")(FeatureKind(FunctionalsConfig, _extract_kind))
+        FEATURE_KINDS.register("functionals")(FeatureKind(FunctionalsConfig, _extract_kind,
+                                                          requires=("opensmile", "opensmile")))
 
 
 FunctionalsConfig.KIND = "functionals"  # type: ignore[attr-defined]  (kind_of() reads it)

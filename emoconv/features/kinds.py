@@ -36,6 +36,20 @@ class FeatureKind:
     extract: Extractor
     segmented: bool = False
     kind_field: bool = False
+    #: ``(module, extra)``: an optional package the extractor needs and the ``emoconv[extra]`` that installs it;
+    #: checked when a recipe is loaded, so a missing package stops the sweep before any run.
+    requires: tuple[str, str] | None = None
+
+    def check_available(self, where: str) -> None:
+        """One ConfigError line naming the extra to install when the optional package is absent."""
+        if self.requires is None:
+            return
+        import importlib.util
+
+        module, extra = self.requires
+        if importlib.util.find_spec(module) is None:
+            raise ConfigError(f"{where}: this feature kind needs the '{module}' package, which is not installed; "
+                              f"install it with pip install 'emoconv[{extra}]'")
 
 
 FEATURE_KINDS: Registry[FeatureKind] = Registry("feature kind")
@@ -84,7 +98,9 @@ def parse_features(data: Any, where: str = "features") -> Any:
         raise ConfigError(f"{where}.kind: {exc}") from None
     if not kind.kind_field:
         data.pop("kind", None)
-    return from_dict(kind.config, data, where)
+    cfg = from_dict(kind.config, data, where)
+    kind.check_available(f"{where}.kind={name}")
+    return cfg
 
 
 def features_dict(cfg: Any) -> dict[str, Any]:

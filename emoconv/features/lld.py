@@ -78,7 +78,7 @@ def _smiles() -> tuple[Any, Any]:
         try:
             import opensmile
         except ImportError:  # pragma: no cover - depends on the environment
-            raise ConfigError("LLD features need the 'opensmile' package; pip install opensmile") from None
+            raise ConfigError("LLD features need the 'opensmile' package; pip install 'emoconv[opensmile]'") from None
         make = lambda level: opensmile.Smile(feature_set=opensmile.FeatureSet.IS09, feature_level=level)  # noqa: E731
         pair = _LOCAL.lld_smiles = (make(opensmile.FeatureLevel.LowLevelDescriptors),
                                     make(opensmile.FeatureLevel.LowLevelDescriptors_Deltas))
@@ -142,4 +142,5 @@ def extract_lld(cfg: LLDConfig, paths: Sequence[str | os.PathLike[str]], cache: 
 
 LLDConfig.KIND = "lld"  # type: ignore[attr-defined]
 FEATURE_KINDS.register("lld")(FeatureKind(
-    LLDConfig, lambda cfg, utts, cache, progress: extract_lld(cfg, [u.path for u in utts], cache, progress)))
+    LLDConfig, lambda cfg, utts, cache, progress: extract_lld(cfg, [u.path for u in utts], cache, progress),
+    requires=("opensmile", "opensmile")))

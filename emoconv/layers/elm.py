@@ -265,7 +265,7 @@ class NetworkELM:
                 else:
                     bad += 1
             self.history.append(record)
-            if bad > self.patience:
+            if bad >= self.patience:  # the trainer's rule: stop after `patience` epochs without improvement
                 break
         if best_state is not None:
             self.network.load_state_dict(best_state)

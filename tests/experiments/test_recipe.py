@@ -90,3 +90,21 @@ def test_per_model_protocol_override_gets_its_own_folds_and_label(tmp_path, monk
 def test_unknown_corpus_label_names_the_key():
     with pytest.raises(ConfigError, match=r"corpora.builtin.labels: unknown label\(s\) joy"):
         build_recipe(BASE, ["corpora.builtin.labels=[joy]"])
+
+
+@pytest.mark.parametrize("where", ["recipe", "model"])
+def test_missing_optional_dependency_fails_at_load_naming_the_extra(monkeypatch, where):
+    """A recipe needing opensmile fails once, when loaded, with the extra to install (not mid-sweep)."""
+    import importlib.util
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "opensmile" else real(name, *a))
+    tree = {**BASE, "models": [{"name": "svm", "normalize": "none"}]}
+    feats = {"kind": "functionals", "feature_set": "IS09"}
+    if where == "recipe":
+        tree["features"] = feats
+    else:
+        tree["models"] = [{"name": "svm", "normalize": "none", "features": feats}]
+    with pytest.raises(ConfigError, match=r"pip install 'emoconv\[opensmile\]'") as err:
+        build_recipe(tree)
+    assert "\n" not in str(err.value) and "features" in str(err.value)

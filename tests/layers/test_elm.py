@@ -105,3 +105,15 @@ def test_network_elm_learns_a_frame_level_toy_task():
     assert est.functionals(feats[:3]).shape == (3, 8)
     assert est.embed(feats[:3]).shape == (3, 3)
     assert est.history and "val_loss" in est.history[0]
+
+
+@pytest.mark.parametrize("patience", [1, 3])
+def test_network_elm_stops_by_the_trainers_patience_rule(patience):
+    """lr = 0: the first epoch stays the best, so training stops after 1 + ``patience`` epochs, as in the
+    trainer (``emoconv.training.train_one``: stop after ``patience`` epochs without improvement)."""
+    torch.manual_seed(0)
+    feats = [torch.randn(6, 3) for _ in range(12)]
+    y = [i % 2 for i in range(12)]
+    est = NetworkELM(_Steps(), n_classes=2, epochs=20, batch_size=4, lr=0.0, patience=patience, elm_hidden=8)
+    est.fit(feats[:8], y[:8], feats[8:], y[8:])
+    assert len(est.history) == 1 + patience
