@@ -10,10 +10,11 @@ and on a fixed 70:10:20 speaker partition.
 (``fit(train, y_train, val, y_val) -> self``, ``predict_proba(feats) -> (N, K)``) with optional
 ``*_speakers`` arguments for the per-speaker standardisation; it is registered in
 :data:`emoconv.models.MODELS` as ``"svm"``. Predictions follow scikit-learn's own rule
-(``SVC.predict``: one-vs-one votes); ``predict_proba`` gives the library's Platt-calibrated
-probabilities (``SVC(probability=True)``, seeded), or with ``probability=False`` (cheaper: no
-internal 5-fold cross-validation) the softmax of the one-vs-rest decision values, which are scores,
-not probabilities, and whose argmax can differ from the prediction on vote ties.
+(``SVC.predict``: one-vs-one votes); ``predict_proba`` gives the library's calibrated probabilities
+(``CalibratedClassifierCV``, sigmoid, 5 seeded inner folds: scikit-learn's replacement for the
+deprecated ``SVC(probability=True)``), or with ``probability=False`` (cheaper: no inner folds) the
+softmax of the one-vs-rest decision values, which are scores, not probabilities, and whose argmax
+can differ from the prediction on vote ties.
 """
 
 from __future__ import annotations
@@ -79,7 +80,7 @@ class SVMClassifier:
         standardize: ``"speaker"`` (needs ``*_speakers`` arguments), ``"global"`` (training
             mean/std) or ``"none"``.
         class_weight: ``"balanced"`` (the paper's class weighting) or ``None``.
-        probability: ``predict_proba`` from scikit-learn's Platt scaling (default) or, when ``False``,
+        probability: ``predict_proba`` from scikit-learn's calibration (default) or, when ``False``,
             the softmax of the decision values. Predictions are ``SVC.predict``'s either way.
         train_on: ``"train"`` (default; the validation speakers only choose ``C``) or ``"train+val"``:
             the final SVM is fitted on the training and validation speakers together, so that under
@@ -109,6 +110,7 @@ class SVMClassifier:
         self.train_on, self.select_C = train_on, select_C
         self.scaler_: StandardScaler | None = None
         self.svc_: SVC | None = None
+        self.calibrated_: Any = None
         self.C_: float | None = None
         self.val_scores_: dict[float, float] = {}
 
@@ -132,10 +134,21 @@ class SVMClassifier:
             return self.scaler_.transform(x)
         return x
 
-    def _svc(self, C: float, probability: bool = False) -> SVC:
-        return SVC(C=C, kernel=self.kernel, degree=self.degree, gamma=self.gamma, probability=probability,
-                   random_state=0, class_weight=self.class_weight, decision_function_shape="ovr",
-                   max_iter=self.max_iter)
+    def _svc(self, C: float) -> SVC:
+        return SVC(C=C, kernel=self.kernel, degree=self.degree, gamma=self.gamma, random_state=0,
+                   class_weight=self.class_weight, decision_function_shape="ovr", max_iter=self.max_iter)
+
+    def _calibrate(self, x: np.ndarray, y: np.ndarray, C: float) -> Any:
+        """scikit-learn's probability calibration of this SVC (``CalibratedClassifierCV``, sigmoid, the
+        replacement for ``SVC(probability=True)``): 5 stratified inner folds, one calibrated model."""
+        from sklearn.calibration import CalibratedClassifierCV
+        from sklearn.model_selection import StratifiedKFold
+
+        n_splits = int(min(5, np.bincount(y).max(initial=0), np.bincount(y)[np.bincount(y) > 0].min()))
+        if n_splits < 2:
+            return None  # a class with one example: no calibration folds; softmax of the scores instead
+        cv = StratifiedKFold(n_splits=n_splits, shuffle=True, random_state=0)
+        return CalibratedClassifierCV(self._svc(C), method="sigmoid", cv=cv, ensemble=False).fit(x, y)
 
     def fit(self, train_feats: Any, y_train: Sequence[int], val_feats: Any = None, y_val: Sequence[int] | None = None,
             train_speakers: Sequence[str] | None = None, val_speakers: Sequence[str] | None = None) -> "SVMClassifier":
@@ -172,7 +185,8 @@ class SVMClassifier:
         elif len(self.C_grid) > 1:
             best_c = self._speaker_cv(x_fit, y_fit, groups)
         self.C_ = best_c
-        self.svc_ = self._svc(best_c, self.probability).fit(x_fit, y_fit)
+        self.svc_ = self._svc(best_c).fit(x_fit, y_fit)
+        self.calibrated_ = self._calibrate(x_fit, y_fit, best_c) if self.probability else None
         return self
 
     def _speaker_cv(self, x: np.ndarray, y: np.ndarray, groups: Sequence[str]) -> float:
@@ -205,10 +219,10 @@ class SVMClassifier:
     def predict_proba(self, feats: Any, speakers: Sequence[str] | None = None) -> np.ndarray:
         """``(N, K)`` rows summing to 1: scikit-learn's calibrated probabilities (``probability=True``) or
         the softmax of the decision values; 0 for classes absent from training."""
-        if self.svc_ is not None and self.probability:
-            p = self.svc_.predict_proba(self._prep(feats, speakers, fit=False))
+        if self.svc_ is not None and getattr(self, "calibrated_", None) is not None:
+            p = self.calibrated_.predict_proba(self._prep(feats, speakers, fit=False))
             out = np.zeros((p.shape[0], self.n_classes))
-            out[:, self.svc_.classes_] = p
+            out[:, self.calibrated_.classes_] = p
             return out
         d = self.decision_scores(feats, speakers)
         e = np.exp(d - d.max(1, keepdims=True))
