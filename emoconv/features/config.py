@@ -41,7 +41,12 @@ class FeatureConfig:
         power: exponent of the ``"power"`` compression.
         log_offset: additive floor of the ``"log"`` compression.
         deltas: 0 (static only), 1 (+delta) or 2 (+delta, +delta-delta), stacked as channels.
-        delta_width: odd Savitzky-Golay window in frames (librosa's ``width``).
+        delta_width: odd Savitzky-Golay window in frames (librosa's ``width``); the first-order delta
+            is the regression ``sum_k k (c[t+k] - c[t-k]) / (2 sum_k k^2)`` with ``N = width // 2``.
+        delta_delta: ``"savgol"`` (librosa's second-order Savitzky-Golay derivative of the statics) or
+            ``"delta_of_delta"`` (the same regression applied to the delta, HTK/Kaldi style and the
+            multi-dilated CNN paper's Eq. 6).
+        mel_scale: ``"slaney"`` (librosa's default) or ``"htk"`` (``2595 log10(1 + f/700)``).
         min_duration_s: shorter audio files are rejected when loading.
 
     >>> FeatureConfig(kind="stft", win_ms=20, compression="none").n_bins
@@ -68,6 +73,8 @@ class FeatureConfig:
     deltas: int = 0
     delta_width: int = 9
     min_duration_s: float = 0.05
+    delta_delta: str = "savgol"
+    mel_scale: str = "slaney"
 
     def __post_init__(self) -> None:
         w = "features"
@@ -121,6 +128,9 @@ class FeatureConfig:
             isinstance(self.delta_width, int) and self.delta_width >= 3 and self.delta_width % 2 == 1,
             f"{w}.delta_width: {self.delta_width!r} must be an odd integer >= 3",
         )
+        check(self.delta_delta in ("savgol", "delta_of_delta"),
+              f"{w}.delta_delta: {self.delta_delta!r} is not one of savgol, delta_of_delta")
+        check(self.mel_scale in ("slaney", "htk"), f"{w}.mel_scale: {self.mel_scale!r} is not one of slaney, htk")
         check(
             _finite(self.min_duration_s) and self.min_duration_s >= 0,
             f"{w}.min_duration_s: {self.min_duration_s!r} must be a number >= 0",

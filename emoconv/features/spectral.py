@@ -42,30 +42,36 @@ _MIN_LOG_MEL = _MIN_LOG_HZ / _F_SP
 _LOGSTEP = np.log(6.4) / 27.0  # log part: 27 mels per factor 6.4 above 1 kHz
 
 
-def hz_to_mel(hz: np.ndarray | float) -> np.ndarray:
-    """Slaney mel scale: linear below 1 kHz, logarithmic above."""
+def hz_to_mel(hz: np.ndarray | float, htk: bool = False) -> np.ndarray:
+    """Slaney mel scale (linear below 1 kHz, logarithmic above), or with ``htk=True`` the HTK formula
+    ``2595 log10(1 + f / 700)``."""
     hz = np.asarray(hz, dtype=np.float64)
+    if htk:
+        return 2595.0 * np.log10(1.0 + hz / 700.0)
     lin = hz / _F_SP
     log = _MIN_LOG_MEL + np.log(np.maximum(hz, _MIN_LOG_HZ) / _MIN_LOG_HZ) / _LOGSTEP
     return np.where(hz >= _MIN_LOG_HZ, log, lin)
 
 
-def mel_to_hz(mel: np.ndarray | float) -> np.ndarray:
+def mel_to_hz(mel: np.ndarray | float, htk: bool = False) -> np.ndarray:
     """Inverse of :func:`hz_to_mel`."""
     mel = np.asarray(mel, dtype=np.float64)
+    if htk:
+        return 700.0 * (10.0 ** (mel / 2595.0) - 1.0)
     lin = mel * _F_SP
     log = _MIN_LOG_HZ * np.exp(_LOGSTEP * (np.maximum(mel, _MIN_LOG_MEL) - _MIN_LOG_MEL))
     return np.where(mel >= _MIN_LOG_MEL, log, lin)
 
 
 def mel_filterbank(
-    sample_rate: int, n_fft: int, n_mels: int, fmin: float = 0.0, fmax: float | None = None
+    sample_rate: int, n_fft: int, n_mels: int, fmin: float = 0.0, fmax: float | None = None, htk: bool = False
 ) -> np.ndarray:
-    """Triangular Slaney mel filters with unit area, shape ``(n_mels, n_fft // 2 + 1)`` float32.
+    """Triangular mel filters with unit area, shape ``(n_mels, n_fft // 2 + 1)`` float32.
 
     Band ``m`` rises linearly from centre frequency ``c[m-1]`` to ``c[m]`` and falls
-    to ``c[m+1]``, with centres equally spaced on the Slaney mel scale between
-    ``fmin`` and ``fmax``; each triangle is scaled by ``2 / (c[m+1] - c[m-1])``.
+    to ``c[m+1]``, with centres equally spaced on the Slaney mel scale (or the HTK scale with
+    ``htk=True``; librosa's ``htk`` flag) between ``fmin`` and ``fmax``; each triangle is scaled by
+    ``2 / (c[m+1] - c[m-1])``.
 
     >>> fb = mel_filterbank(16000, 400, 40)
     >>> fb.shape, bool((fb >= 0).all())
@@ -73,7 +79,7 @@ def mel_filterbank(
     """
     fmax = sample_rate / 2 if fmax is None else fmax
     bins = np.linspace(0.0, sample_rate / 2, n_fft // 2 + 1)
-    centres = mel_to_hz(np.linspace(hz_to_mel(fmin), hz_to_mel(fmax), n_mels + 2))
+    centres = mel_to_hz(np.linspace(hz_to_mel(fmin, htk), hz_to_mel(fmax, htk), n_mels + 2), htk)
     lo, mid, hi = centres[:-2, None], centres[1:-1, None], centres[2:, None]
     rise = (bins[None, :] - lo) / (mid - lo)
     fall = (hi - bins[None, :]) / (hi - mid)
@@ -82,8 +88,9 @@ def mel_filterbank(
 
 
 @lru_cache(maxsize=16)
-def _mel_matrix(sample_rate: int, n_fft: int, n_mels: int, fmin: float, fmax: float | None) -> Tensor:
-    return torch.from_numpy(mel_filterbank(sample_rate, n_fft, n_mels, fmin, fmax))  # (M, F)
+def _mel_matrix(sample_rate: int, n_fft: int, n_mels: int, fmin: float, fmax: float | None,
+                htk: bool = False) -> Tensor:
+    return torch.from_numpy(mel_filterbank(sample_rate, n_fft, n_mels, fmin, fmax, htk))  # (M, F)
 
 
 @lru_cache(maxsize=16)
@@ -142,7 +149,7 @@ def _batch(cfg: FeatureConfig, waves: list[np.ndarray], device: torch.device) ->
         feats = _compress(spec.abs(), cfg).transpose(1, 2)  # (B, T, F) view
     else:
         pw = torch.mul(spec.real, spec.real).addcmul_(spec.imag, spec.imag)  # |X|^2, (B, F, T)
-        mel_t = _mel_matrix(cfg.sample_rate, n_fft, cfg.n_mels, cfg.fmin, cfg.fmax).to(device)
+        mel_t = _mel_matrix(cfg.sample_rate, n_fft, cfg.n_mels, cfg.fmin, cfg.fmax, cfg.mel_scale == "htk").to(device)
         mel = (mel_t @ pw).transpose(1, 2)  # (B, T, M) view
         if cfg.kind == "logmel":
             feats = _compress(mel, cfg)
@@ -153,7 +160,10 @@ def _batch(cfg: FeatureConfig, waves: list[np.ndarray], device: torch.device) ->
             peak = db.masked_fill(~valid, float("-inf")).amax(dim=(1, 2), keepdim=True)
             db = torch.maximum(db, peak - 80.0)
             feats = db @ _dct_matrix(cfg.n_mels, cfg.n_mfcc).to(device)
-    chans = [feats] + [delta_batch(feats, lengths, d, cfg.delta_width) for d in range(1, cfg.deltas + 1)]
+    chans = [feats] + [delta_batch(feats, lengths, d, cfg.delta_width) for d in range(1, min(cfg.deltas, 1) + 1)]
+    if cfg.deltas == 2:  # "savgol": second-derivative filter of the statics; "delta_of_delta": the delta again
+        chans.append(delta_batch(chans[1], lengths, 1, cfg.delta_width) if cfg.delta_delta == "delta_of_delta"
+                     else delta_batch(feats, lengths, 2, cfg.delta_width))
     out = torch.stack(chans, dim=1)  # (B, C, T, F)
     # each utterance's valid frames, copied once into its own contiguous (C, T_i, F) tensor
     # (a per-item slice copy is cheaper than one boolean-mask gather over the padded batch)

@@ -123,3 +123,23 @@ def test_torch_input_and_tiny_waveform():
 def test_bad_waveforms_raise_audio_error(bad, message):
     with pytest.raises(AudioError, match=rf"waveform #1: .*{message}"):
         compute_features(FeatureConfig(), [Y, bad])
+
+
+def test_htk_mel_scale_matches_librosa_htk_and_changes_the_features():
+    ours = mel_filterbank(SR, 512, 40, fmin=0.0, fmax=8000.0, htk=True)
+    ref = librosa.filters.mel(sr=SR, n_fft=512, n_mels=40, fmin=0.0, fmax=8000.0, htk=True, norm="slaney")
+    np.testing.assert_allclose(ours, ref, rtol=1e-5, atol=1e-8)
+    (htk,) = compute_features(FeatureConfig(kind="logmel", n_fft=512, mel_scale="htk"), [Y])
+    (slaney,) = compute_features(FeatureConfig(kind="logmel", n_fft=512), [Y])
+    assert htk.shape == slaney.shape and not torch.allclose(htk, slaney, atol=1e-2)
+
+
+def test_delta_of_delta_is_the_regression_applied_twice():
+    """Eq. 6 of the multi-dilated CNN paper: the delta-delta is the delta (same N) of the delta."""
+    cfg = FeatureConfig(kind="logmel", deltas=2, delta_width=19, delta_delta="delta_of_delta")
+    (f,) = compute_features(cfg, [Y])
+    d1 = librosa.feature.delta(f[0].numpy().T, width=19, order=1, mode="interp")
+    _close(f[1], d1.T, rtol=1e-5)
+    _close(f[2], librosa.feature.delta(d1, width=19, order=1, mode="interp").T, rtol=1e-5)
+    (sg,) = compute_features(FeatureConfig(kind="logmel", deltas=2, delta_width=19), [Y])
+    assert torch.equal(sg[1], f[1]) and not torch.allclose(sg[2], f[2], atol=1e-3)
