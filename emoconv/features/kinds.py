@@ -64,7 +64,7 @@ def _load() -> None:
     _LOADED = True
     import importlib
 
-    for mod in ("volumes", "lld", "functionals"):
+    for mod in ("volumes", "lld", "functionals", "kaldi"):
         try:
             importlib.import_module(f"{__package__}.{mod}")
         except ImportError:  # an optional extractor whose dependency is absent
