@@ -50,7 +50,8 @@ class KaldiConfig:
     high_freq: float = 0.0        # [--high-freq]; <= 0 is an offset from the Nyquist frequency
     preemph: float = 0.97         # [--preemphasis-coefficient]
     dither: float = 0.0           # [--dither], on the 16-bit scale; Kaldi's default is 1.0
-    use_energy: bool = False      # [--use-energy]: log energy as the first MFCC / an extra fbank bin
+    use_energy: bool | None = None  # [--use-energy]: log energy as C0 / an extra fbank bin; None = Kaldi's
+                                    # default for the type (mfcc: true, fbank: false)
     deltas: int = 0               # [add-deltas --delta-order]: 0, 1 or 2
     delta_window: int = 2         # [add-deltas --delta-window]
     min_duration_s: float = 0.05
@@ -75,7 +76,11 @@ class KaldiConfig:
         """F of the output."""
         if self.type == "mfcc":
             return self.n_ceps
-        return self.n_mels + int(self.use_energy)
+        return self.n_mels + int(self.energy)
+
+    @property
+    def energy(self) -> bool:
+        return self.use_energy if self.use_energy is not None else self.type == "mfcc"
 
     @property
     def channels(self) -> int:
@@ -92,7 +97,7 @@ def _options(cfg: KaldiConfig) -> Any:
     m = opts.mel_opts
     m.num_bins, m.low_freq, m.high_freq = cfg.n_mels, cfg.low_freq, cfg.high_freq
     m.use_slaney_mel_scale, m.norm = False, ""  # Kaldi: 1127 ln(1 + f/700), triangles of height 1
-    opts.use_energy = cfg.use_energy
+    opts.use_energy = cfg.energy
     if cfg.type == "mfcc":
         opts.num_ceps = cfg.n_ceps
     return opts
