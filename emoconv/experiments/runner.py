@@ -362,6 +362,8 @@ def _track_usage(model: torch.nn.Module, start: bool) -> Any:
         usage["mean"] = {f"{k:g}": v for k, v in mts.mts_usage(model).items()}
     except Exception:  # layers with different scale sets: per-layer figures only
         usage["mean"] = {}
+    # branches that can differ from the unscaled one (a kernel with floor(k*s) = k is an exact copy)
+    usage["effective_branches"] = {name: layer.effective_branches for name, layer in mts.mts_layers(model)}
     for layer in layers:
         layer.track_usage(False)
     return usage

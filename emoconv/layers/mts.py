@@ -5,17 +5,16 @@ Signals", ICASSP 2020 (building on Kanazawa et al., "Locally scale-invariant con
 networks", 2014). Layout: input ``(B, C_in, T, F)`` (time before frequency) and ``kernel_size`` given as
 ``[time, frequency]`` as in the paper, e.g. ``(10, 5)``.
 
-For every scale ``s`` the kernel is resampled along time by linear interpolation (PyTorch's half-pixel
-convention, new length ``floor(k_t * s)``); every branch convolves the same input; each branch output is
-resampled (linearly) to the unscaled branch's output shape, the shape ``nn.Conv2d`` gives; the merge is a
-max over scales at each point. The resampled kernels are differentiable functions of the one shared
-weight, so every branch's gradient reaches it. Parameters: exactly those of ``nn.Conv2d`` (``weight``,
-``bias``), except in the opt-in ``mode="reference"`` (see :class:`MTSConv2d`).
+Every branch convolves the same input with the kernel resampled along time
+(:func:`~emoconv.layers.mts_kernels.resample_kernel`); branch outputs are resampled to the unscaled
+(``nn.Conv2d``) output shape and merged by a max over scales. Parameters: exactly ``nn.Conv2d``'s,
+except in the opt-in ``mode="reference"`` (see :class:`MTSConv2d`).
 """
 
 from __future__ import annotations
 
 import math
+import warnings
 from typing import Sequence
 
 import torch
@@ -25,44 +24,16 @@ from torch import nn
 from ..config import check
 from ..errors import ConfigError
 from .mts_fast import ConvSpec, MTSMerge, plan_groups
+from .mts_kernels import PAPER_SCALE_SETS, kernel_unchanged, resample_kernel
 
 __all__ = [
     "MTSConv2d", "PAPER_SCALE_SETS", "mts_layers", "mts_usage", "track_mts_usage",
-    "average_reference_kernels", "penalty_loss",
+    "average_reference_kernels", "penalty_loss", "resample_kernel",
 ]
-
-#: The eleven scale sets of the paper, in its order (3, 5 and 7 branches).
-PAPER_SCALE_SETS: tuple[tuple[float, ...], ...] = (
-    (0.25, 1.0, 4.0), (0.5, 1.0, 2.0), (0.7, 1.0, 1.428), (0.8, 1.0, 1.25), (0.9, 1.0, 1.111),
-    (0.95, 1.0, 1.053), (0.25, 0.5, 1.0, 2.0, 4.0), (0.5, 0.7, 1.0, 1.428, 2.0),
-    (0.8, 0.9, 1.0, 1.111, 1.25), (0.25, 0.5, 0.7, 1.0, 1.428, 2.0, 4.0),
-    (0.7, 0.8, 0.9, 1.0, 1.111, 1.25, 1.428),
-)
 
 _STRATEGIES = ("kernel", "input", "auto")
 _MODES = ("shared", "reference")
 _PENALTY_KINDS = ("scale", "loss")
-
-
-def _pair(v: int | Sequence[int]) -> tuple[int, int]:
-    return (int(v), int(v)) if isinstance(v, int) else (int(v[0]), int(v[1]))
-
-
-def resample_kernel(weight: torch.Tensor, scale_t: float, scale_f: float = 1.0) -> torch.Tensor:
-    """Resample a kernel ``(O, I, kt, kf)`` by ``scale_t`` along time (and ``scale_f`` along frequency).
-
-    Linear interpolation, half-pixel centres (``F.interpolate(..., align_corners=False)`` with the scale
-    factor itself setting the sample positions), new size ``max(1, floor(k * s))``. Differentiable.
-    """
-    if scale_t == 1.0 and scale_f == 1.0:
-        return weight
-    kt, kf = weight.shape[-2:]
-    size = (math.floor(kt * scale_t + 1e-9), math.floor(kf * scale_f + 1e-9))
-    if min(size) < 1:  # a tiny kernel shrunk below one tap: fall back to size-based interpolation
-        return F.interpolate(weight, size=(max(1, size[0]), max(1, size[1])), mode="bilinear",
-                             align_corners=False)
-    return F.interpolate(weight, scale_factor=(scale_t, scale_f), mode="bilinear", align_corners=False,
-                         recompute_scale_factor=False)
 
 
 class MTSConv2d(nn.Conv2d):
@@ -145,6 +116,12 @@ class MTSConv2d(nn.Conv2d):
         self._tracking = False
         self.fused = True  # False: the plain per-branch conv + stack + max graph (same values; slower)
         self._penalty_term: torch.Tensor | None = None
+        copies = self.copy_scales
+        if copies:
+            warnings.warn(
+                f"MTSConv2d{tuple(self.kernel_size)}: scale(s) {', '.join(f'{c:g}' for c in copies)} leave the kernel "
+                f"length unchanged (floor(k*s) = k), so the resampled kernel is an exact copy and the branch never "
+                f"wins; effective branches: {self.effective_branches} of {len(scales)}", UserWarning, stacklevel=2)
         self.ref_weights = nn.ParameterList()
         self.ref_biases = nn.ParameterList()
         if mode == "reference":
@@ -156,11 +133,26 @@ class MTSConv2d(nn.Conv2d):
                         self.ref_biases.append(nn.Parameter(self.bias.detach().clone()))
             self._sync_reference()
 
-    # ----------------------------------------------------------------------------------- helpers
     @property
     def output_channels(self) -> int:
         """Channels of the output: ``out_channels`` (+1 with ``concat_scale``)."""
         return self.out_channels + int(self.concat_scale)
+
+    @property
+    def copy_scales(self) -> tuple[float, ...]:
+        """Rescaled branches whose stretched kernel is an exact copy of the original (``floor(k*s) == k``
+        along every scaled axis: PyTorch then returns the input unchanged), so they duplicate the unscaled
+        branch and never win the max. Branches that compress the input instead (``strategy="input"``,
+        ``s > 1``) are not copies."""
+        kt, kf = self.kernel_size
+        input_path = self.strategy == "input" and self.mode == "shared" and not self.scale_freq
+        return tuple(s for s in self._rescaled() if kernel_unchanged(kt, s) and not (input_path and s > 1)
+                     and (not self.scale_freq or kernel_unchanged(kf, s)))
+
+    @property
+    def effective_branches(self) -> int:
+        """Branches that can differ from the unscaled one: ``len(scales) - len(copy_scales)``."""
+        return len(self.scales) - len(self.copy_scales)
 
     def _rescaled(self) -> list[float]:
         return [s for s in self.scales if s != 1.0]
@@ -231,7 +223,6 @@ class MTSConv2d(nn.Conv2d):
             y = F.interpolate(y, size=out_hw, mode="bilinear", align_corners=False)
         return y
 
-    # ----------------------------------------------------------------------------------- forward
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """``(B, C_in, T, F)`` -> ``(B, C_out[+1], T', F')``."""
         if x.dim() != 4:

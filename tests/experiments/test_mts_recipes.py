@@ -31,11 +31,15 @@ def test_quick_recipe_end_to_end_tiny(tmp_path):
     assert "| A1 acc |" in text.replace(" | A1 UA", " | A1 UA") and "Wilcoxon" in text
     mts_rows = [r for r in records if r["params"]["conv"] == "mts"]
     assert all(abs(sum(r["branch_usage"]["mean"].values()) - 1) < 1e-6 for r in mts_rows)
+    assert all(set(r["branch_usage"]["effective_branches"]) == set(r["branch_usage"]["per_layer"])
+               for r in mts_rows)
 
 
 def test_table1_recipe_plans_the_paper_grid():
     recipe = load_recipe(RECIPES / "table1.yaml", ["corpora.emodb.path=/data/EMODB"])
     assert list(recipe.corpora) == ["emodb", "ravdess", "tess", "iemocap"]
+    # the paper's N = 5531: four classes with excited merged into happy (the authors' preprocessing)
+    assert recipe.corpora["iemocap"].options == {"four_class": True, "merge_excited": True}
     variants = [v for m in recipe.models for v in m.variants()]
     assert len(variants) == 4 * (1 + 11)  # 4 architectures x (standard + 11 scale sets)
     assert recipe.input_for("iemocap").length == "segment" and recipe.input_for("emodb").length == "pad"

@@ -405,3 +405,24 @@ def test_plan_groups():
     assert plan_groups([10, 10, 5], [5, 5, 5], 1, waste=1.0) == [[0, 1], [2]]  # equal lengths: no waste
     assert plan_groups([10, 20], [5, 10], 1, waste=9.0) == [[0], [1]]  # different widths never share
     assert plan_groups([10, 20], [5, 5], 2, waste=9.0) == [[0], [1]]  # grouped convs never share
+
+
+def test_branches_whose_kernel_is_an_exact_copy_are_warned_about_and_counted():
+    """floor(k*s) == k: PyTorch returns the kernel unchanged, so the branch duplicates the unscaled one."""
+    w = torch.randn(2, 1, 10, 5)
+    assert torch.equal(resample_kernel(w, 1.053), w)
+    with pytest.warns(UserWarning, match=r"1\.053 .*exact copy.*effective branches: 4 of 5"):
+        layer = MTSConv2d(1, 2, (10, 5), scales=(0.5, 0.95, 1, 1.053, 2))
+    assert layer.copy_scales == (1.053,) and layer.effective_branches == 4
+    with pytest.warns(UserWarning, match="effective branches: 1 of 3"):
+        small = MTSConv2d(1, 2, 3, scales=(1.111, 1, 1.25))
+    assert small.copy_scales == (1.111, 1.25)
+    track_mts_usage(small)
+    small(torch.randn(2, 1, 20, 8))
+    assert mts_usage(small)[1.0] == 1.0  # the copies never win (ties go to the unscaled branch)
+    import warnings
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert MTSConv2d(1, 2, (10, 5), scales=(0.5, 1, 2)).effective_branches == 3
+        # compressing the input for s > 1 is not a copy
+        assert MTSConv2d(1, 2, (10, 5), scales=(1, 1.053), strategy="input").copy_scales == ()
