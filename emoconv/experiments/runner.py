@@ -346,7 +346,7 @@ def _chosen_val(result: Any) -> dict[str, float]:
 def _track_usage(model: torch.nn.Module, start: bool) -> Any:
     """Start (start=True) or read and stop (False) MTS branch-usage tracking; None without MTS layers."""
     try:
-        from ..layers import mts
+        from ..layers import mts, mts_stats
     except ImportError:  # pragma: no cover
         return None
     layers = [m for m in model.modules() if isinstance(m, mts.MTSConv2d)]
@@ -356,14 +356,14 @@ def _track_usage(model: torch.nn.Module, start: bool) -> Any:
         for layer in layers:
             layer.track_usage(True)
         return True
-    per_layer = mts.mts_usage(model, per_layer=True)
+    per_layer = mts_stats.mts_usage(model, per_layer=True)
     usage = {"per_layer": {name: {f"{k:g}": v for k, v in u.items()} for name, u in per_layer.items()}}
     try:
-        usage["mean"] = {f"{k:g}": v for k, v in mts.mts_usage(model).items()}
+        usage["mean"] = {f"{k:g}": v for k, v in mts_stats.mts_usage(model).items()}
     except Exception:  # layers with different scale sets: per-layer figures only
         usage["mean"] = {}
     # branches that can differ from the unscaled one (a kernel with floor(k*s) = k is an exact copy)
-    usage["effective_branches"] = {name: layer.effective_branches for name, layer in mts.mts_layers(model)}
+    usage["effective_branches"] = {name: layer.effective_branches for name, layer in mts_stats.mts_layers(model)}
     for layer in layers:
         layer.track_usage(False)
     return usage

@@ -26,14 +26,12 @@ from ..errors import ConfigError
 from .mts_fast import ConvSpec, MTSMerge, plan_groups
 from .mts_kernels import PAPER_SCALE_SETS, kernel_unchanged, resample_kernel
 
-__all__ = [
-    "MTSConv2d", "PAPER_SCALE_SETS", "mts_layers", "mts_usage", "track_mts_usage",
-    "average_reference_kernels", "penalty_loss", "resample_kernel",
-]
+__all__ = ["MTSConv2d", "PAPER_SCALE_SETS", "resample_kernel"]
 
 _STRATEGIES = ("kernel", "input", "auto")
 _MODES = ("shared", "reference")
 _PENALTY_KINDS = ("scale", "loss")
+_KERNEL_NORMS = ("none", "sum", "l2")
 
 
 class MTSConv2d(nn.Conv2d):
@@ -66,6 +64,8 @@ class MTSConv2d(nn.Conv2d):
       branch, more so for distant scales); ``"loss"`` leaves the
       forward alone and, in training, stores ``penalty * mean(relu(max_rescaled - unscaled))``, the
       mean margin by which rescaled branches beat the unscaled one, read by :meth:`penalty_loss`.
+    * ``kernel_norm``: amplitude of the stretched kernels: ``"none"`` (paper: a kernel with ``s`` times the
+      taps gives about ``s`` times the response), ``"sum"`` (scaled by the tap-count ratio) or ``"l2"``.
     * ``train_standard_infer_mts``: plain convolution while ``self.training``, MTS at eval.
     * ``concat_scale``: append one channel holding, at every point, ``ln(s)`` of the winning scale
       averaged over the output channels (exactly the winner's ``ln(s)`` when ``out_channels == 1``;
@@ -88,7 +88,7 @@ class MTSConv2d(nn.Conv2d):
                  scales: Sequence[float] = (0.5, 1.0, 2.0), scale_freq: bool = False,
                  strategy: str = "kernel", mode: str = "shared", penalty: float = 0.0,
                  penalty_kind: str = "scale", train_standard_infer_mts: bool = False,
-                 concat_scale: bool = False) -> None:
+                 concat_scale: bool = False, kernel_norm: str = "none") -> None:
         super().__init__(in_channels, out_channels, kernel_size, stride, padding, dilation, groups, bias,
                          padding_mode, device, dtype)
         scales = tuple(float(s) for s in scales)
@@ -100,6 +100,10 @@ class MTSConv2d(nn.Conv2d):
         check(mode in _MODES, f"MTSConv2d.mode: {mode!r} is not one of {_MODES}")
         check(penalty_kind in _PENALTY_KINDS, f"MTSConv2d.penalty_kind: {penalty_kind!r} is not one of {_PENALTY_KINDS}")
         check(penalty >= 0 and math.isfinite(penalty), f"MTSConv2d.penalty: {penalty} must be >= 0")
+        check(kernel_norm in _KERNEL_NORMS, f"MTSConv2d.kernel_norm: {kernel_norm!r} is not one of {_KERNEL_NORMS}")
+        check(kernel_norm == "none" or mode == "shared",
+              "MTSConv2d.kernel_norm: amplitude normalisation needs mode='shared' (the published reference mode has none)")
+        self.kernel_norm = kernel_norm
         time_ok = self.stride[0] == 1 and self.dilation[0] == 1
         check(strategy != "input" or time_ok,
               "MTSConv2d.strategy: 'input' needs time stride 1 and time dilation 1; use 'kernel' or 'auto'")
@@ -166,6 +170,8 @@ class MTSConv2d(nn.Conv2d):
             extra += f", mode={self.mode!r}"
         if self.scale_freq:
             extra += ", scale_freq=True"
+        if self.kernel_norm != "none":
+            extra += f", kernel_norm={self.kernel_norm!r}"
         if self.penalty:
             extra += f", penalty={self.penalty}, penalty_kind={self.penalty_kind!r}"
         if self.train_standard_infer_mts:
@@ -173,6 +179,27 @@ class MTSConv2d(nn.Conv2d):
         if self.concat_scale:
             extra += ", concat_scale=True"
         return super().extra_repr() + extra
+
+    def _stretch(self, s: float, weight: torch.Tensor | None = None) -> torch.Tensor:
+        """The kernel resampled by ``s`` with the layer's amplitude rule (``kernel_norm``): ``"none"`` (paper),
+        ``"sum"`` (times the tap-count ratio, so a locally constant input gives the same response at every
+        scale, as when the input is resampled instead) or ``"l2"`` (each output kernel keeps its L2 norm)."""
+        w0 = self.weight if weight is None else weight
+        w = resample_kernel(w0, *self._st_sf(s))
+        if self.kernel_norm == "sum":
+            w = w * (w0.shape[2] * w0.shape[3] / (w.shape[2] * w.shape[3]))
+        elif self.kernel_norm == "l2":
+            w = w * (w0.flatten(1).norm(dim=1) / w.flatten(1).norm(dim=1).clamp_min(1e-12)).view(-1, 1, 1, 1)
+        return w
+
+    def _input_gain(self, s: float, weight: torch.Tensor) -> torch.Tensor | float:
+        """Factor on an input-compressed branch so that it matches the stretched kernel's amplitude rule."""
+        if self.kernel_norm == "sum":
+            return 1.0
+        if self.kernel_norm == "l2":
+            w = resample_kernel(weight, s)
+            return s * (weight.flatten(1).norm(dim=1) / w.flatten(1).norm(dim=1).clamp_min(1e-12)).view(1, -1, 1, 1)
+        return s
 
     def _use_input(self, s: float, x: torch.Tensor) -> bool:
         """Whether branch ``s`` compresses the input (``strategy`` "input"/"auto") or stretches the kernel."""
@@ -199,20 +226,23 @@ class MTSConv2d(nn.Conv2d):
             return F.pad(x, self._reversed_padding_repeated_twice, mode=self.padding_mode), (0, 0)
         return x, self.padding
 
-    def _branch(self, x: torch.Tensor, s: float, j: int, padding, out_hw: tuple[int, int]) -> torch.Tensor:
+    def _branch(self, x: torch.Tensor, s: float, j: int, padding, out_hw: tuple[int, int],
+                weight: torch.Tensor | None = None) -> torch.Tensor:
         """One rescaled branch (no bias unless reference mode), resampled to ``out_hw``."""
+        weight = self.weight if weight is None else weight
         if self._use_input(s, x):
             pt = padding[0]
             xp = F.pad(x, (0, 0, pt, pt)) if pt else x
             t_c = max(self.kernel_size[0], round(xp.shape[-2] / s))
             xc = F.interpolate(xp, size=(t_c, xp.shape[-1]), mode="bilinear", align_corners=False,
                                antialias=True)
-            y = F.conv2d(xc, self.weight, None, self.stride, (0, padding[1]), self.dilation, self.groups) * s
+            y = F.conv2d(xc, weight, None, self.stride, (0, padding[1]), self.dilation, self.groups)
+            y = y * self._input_gain(s, weight)
         else:
             if self.mode == "reference":
                 w, b = self.ref_weights[j], (self.ref_biases[j] if self.bias is not None else None)
             else:
-                w, b = resample_kernel(self.weight, *self._st_sf(s)), None
+                w, b = self._stretch(s, weight), None
             if not isinstance(padding, str):  # a stretched kernel longer than the padded input: pad more
                 short = [self.dilation[d] * (w.shape[2 + d] - 1) + 1 - x.shape[2 + d] - 2 * padding[d] for d in (0, 1)]
                 if max(short) > 0:
@@ -267,6 +297,16 @@ class MTSConv2d(nn.Conv2d):
             out = out + bias
         return self._finish_index(out, idx) if need_index else out
 
+    def branch_maps(self, x: torch.Tensor, weight: torch.Tensor | None = None) -> list[torch.Tensor]:
+        """Every branch's map before the max and the bias, in ``scales`` order (plain graph; ``weight``
+        overrides the shared kernel, e.g. a copy to differentiate against). Shared mode only."""
+        check(self.mode == "shared", "MTSConv2d.branch_maps: shared mode only")
+        w = self.weight if weight is None else weight
+        xp, padding = self._pad(x)
+        y1 = F.conv2d(xp, w, None, self.stride, padding, self.dilation, self.groups)
+        rest = iter([self._branch(xp, s, 0, padding, tuple(y1.shape[-2:]), w) for s in self._rescaled()])
+        return [y1 if s == 1.0 else next(rest) for s in self.scales]
+
     def _fused_forward(self, x: torch.Tensor, padding: tuple[int, int]) -> torch.Tensor | None:
         """Same values as the stack+max graph via :class:`~emoconv.layers.mts_fast.MTSMerge` (None: not
         applicable, e.g. a stretched kernel longer than the padded input)."""
@@ -281,7 +321,7 @@ class MTSConv2d(nn.Conv2d):
                 extra.append(self._branch(x, s, 0, padding, out_hw))
                 e_ranks.append(rank)
                 continue
-            w = resample_kernel(self.weight, *self._st_sf(s))
+            w = self._stretch(s)
             if any(self.dilation[d] * (w.shape[2 + d] - 1) + 1 > size[d] for d in (0, 1)):
                 return None
             kernels.append(w)
@@ -352,48 +392,3 @@ class MTSConv2d(nn.Conv2d):
         if self._penalty_term is None:
             return self.weight.new_zeros(())
         return self._penalty_term
-
-
-# ------------------------------------------------------------------------------- model helpers
-def mts_layers(model: nn.Module) -> list[tuple[str, MTSConv2d]]:
-    """All MTS layers of ``model`` with their qualified names."""
-    return [(n, m) for n, m in model.named_modules() if isinstance(m, MTSConv2d)]
-
-
-def track_mts_usage(model: nn.Module, enabled: bool = True) -> None:
-    """Start (with reset) or stop usage counting in every MTS layer of ``model``."""
-    for _, layer in mts_layers(model):
-        layer.track_usage(enabled)
-
-
-def mts_usage(model: nn.Module, per_layer: bool = False) -> dict:
-    """Branch usage of ``model``'s MTS layers, averaged over layers: ``{scale: share}`` (shares sum to 1).
-
-    With ``per_layer=True``: ``{layer_name: {scale: share}}``. Layers that saw no input are skipped;
-    an empty dict means no MTS layer or nothing tracked. Layers must share one scale set to be averaged.
-    """
-    seen = [(n, layer.usage()) for n, layer in mts_layers(model) if float(layer._usage_counts.sum()) > 0]
-    if per_layer:
-        return dict(seen)
-    if not seen:
-        return {}
-    keys = {tuple(u) for _, u in seen}
-    if len(keys) > 1:
-        raise ConfigError(f"mts_usage: layers use different scale sets {sorted(keys)}; pass per_layer=True")
-    scales = next(iter(keys))
-    return {s: sum(u[s] for _, u in seen) / len(seen) for s in scales}
-
-
-def average_reference_kernels(model: nn.Module) -> None:
-    """Call once per epoch: folds reference-mode copies into the shared kernels (no-op in shared mode)."""
-    for _, layer in mts_layers(model):
-        layer.average_reference_kernels()
-
-
-def penalty_loss(model: nn.Module) -> torch.Tensor:
-    """Sum of the layers' ``penalty_kind="loss"`` terms from the last forward; add it to the training loss."""
-    terms = [layer.penalty_loss() for _, layer in mts_layers(model)]
-    if terms:
-        return torch.stack(terms).sum()
-    p = next(model.parameters(), None)
-    return torch.zeros((), device=p.device if p is not None else None)

@@ -29,7 +29,7 @@ from . import MODELS
 
 __all__ = ["MTSNet", "MTSResNet18", "make_conv"]
 
-_MTS_OPTIONS = ("scale_freq", "penalty", "penalty_kind", "train_standard_infer_mts", "concat_scale")
+_MTS_OPTIONS = ("scale_freq", "penalty", "penalty_kind", "train_standard_infer_mts", "concat_scale", "kernel_norm")
 KERNEL = (10, 5)  # the paper's [time, frequency] kernel
 FC_UNITS = 200
 

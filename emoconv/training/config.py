@@ -32,6 +32,11 @@ class TrainConfig:
     loss; ``val_ua``: highest UA, the paper's choice). ``class_weighted`` weighs the loss by
     ``r_c = alpha N / N_c`` (:func:`emoconv.training.losses.class_weights`; ``class_weight_alpha``
     unset = ``1 / K``); a class without training examples is then a ProtocolError.
+    ``smooth_epochs`` (default 1) makes early stopping and best-epoch selection watch the mean of the
+    last ``smooth_epochs`` epochs' figure instead of one epoch's, so that one noisy validation epoch
+    neither stops training early nor is picked by luck. ``mts_probe: true`` adds, after every epoch, a
+    diagnostic of each MTS layer on the first validation batch to the history (per-scale win shares,
+    response amplitudes, gradient through each branch: :func:`emoconv.layers.mts_stats.probe_mts`).
     """
 
     lr: float = 1e-3
@@ -59,6 +64,8 @@ class TrainConfig:
     lr_range_end: float = 1.0
     early_stop_on: str = "val_loss"
     class_weight_alpha: float | None = None
+    smooth_epochs: int = 1
+    mts_probe: bool = False
 
     def __post_init__(self) -> None:
         check(self.lr > 0, f"train.lr must be > 0, got {self.lr}")
@@ -99,6 +106,8 @@ class TrainConfig:
               f"train.early_stop_on must be val_loss or val_ua, got {self.early_stop_on!r}")
         check(self.class_weight_alpha is None or self.class_weight_alpha > 0,
               f"train.class_weight_alpha must be > 0 (or unset for 1/K), got {self.class_weight_alpha}")
+        check(isinstance(self.smooth_epochs, int) and self.smooth_epochs >= 1,
+              f"train.smooth_epochs must be an integer >= 1, got {self.smooth_epochs!r}")
         check(self.class_weighted or self.class_weight_alpha is None,
               "train.class_weight_alpha needs train.class_weighted: true")
 

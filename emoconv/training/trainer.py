@@ -178,11 +178,22 @@ def _evaluate(model: nn.Module, data: Examples, batch_size: int, device: str,
 def _call_hook(model: nn.Module, name: str) -> Any:
     """Call MTS hooks (emoconv.layers.mts) when the model contains such layers."""
     try:
-        from ..layers import mts as mts_layers
+        from ..layers import mts_stats as mts_layers
     except ImportError:  # pragma: no cover - MTS layer module absent
         return None
     fn = getattr(mts_layers, name, None)
     return fn(model) if fn is not None else None
+
+
+def _probe(model: nn.Module, val: Examples, record: dict[str, Any], device: str) -> None:
+    """Store :func:`~emoconv.layers.mts_stats.probe_mts` of the first validation batch in ``record``."""
+    from ..layers.mts_stats import probe_mts
+
+    for x, lens, y, _ in iterate_batches(val, 32, _is_variable(model), False, None):
+        report = probe_mts(model, x.to(device), y.to(device), None if lens is None else lens.to(device))
+        if report:
+            record["mts"] = report
+        return
 
 
 def train_one(
@@ -258,9 +269,14 @@ def train_one(
         if progress is not None:
             progress.set_postfix(epoch=epoch, val_loss=f"{val_loss:.3f}", val_ua=f"{val_ua:.3f}", refresh=False)
             progress.update(0)
+        if cfg.mts_probe:
+            _probe(model, val, history[-1], device)
         if not math.isfinite(val_loss):
             break
-        score = val_ua if cfg.early_stop_on == "val_ua" else -val_loss
+        key = "val_ua" if cfg.early_stop_on == "val_ua" else "val_loss"
+        recent = [h[key] for h in history[-cfg.smooth_epochs:]]
+        score = (1 if key == "val_ua" else -1) * float(np.mean(recent))
+        history[-1]["score"] = score
         if score > best_score + cfg.min_delta:
             best_score, best_epoch, bad = score, epoch, 0
             best_state = copy.deepcopy(model.state_dict())

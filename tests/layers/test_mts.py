@@ -10,8 +10,8 @@ import torch.nn.functional as F
 from torch import nn
 
 from emoconv.errors import ConfigError
-from emoconv.layers.mts import (PAPER_SCALE_SETS, MTSConv2d, average_reference_kernels, mts_usage, penalty_loss,
-                                resample_kernel, track_mts_usage)
+from emoconv.layers.mts import PAPER_SCALE_SETS, MTSConv2d, resample_kernel
+from emoconv.layers.mts_stats import average_reference_kernels, mts_usage, penalty_loss, track_mts_usage
 
 
 def _n_params(m: nn.Module) -> int:
@@ -426,3 +426,45 @@ def test_branches_whose_kernel_is_an_exact_copy_are_warned_about_and_counted():
         assert MTSConv2d(1, 2, (10, 5), scales=(0.5, 1, 2)).effective_branches == 3
         # compressing the input for s > 1 is not a copy
         assert MTSConv2d(1, 2, (10, 5), scales=(1, 1.053), strategy="input").copy_scales == ()
+
+
+@pytest.mark.parametrize("kernel_norm", ["none", "sum", "l2"])
+def test_branch_gradients_sum_to_the_kernels_gradient(kernel_norm):
+    from emoconv.layers.mts_stats import branch_gradients, probe_mts
+
+    torch.manual_seed(5)
+    layer = MTSConv2d(2, 3, (6, 3), scales=(0.5, 1, 2), kernel_norm=kernel_norm)
+    x = torch.randn(2, 2, 40, 9)
+    out = layer(x)
+    g = torch.randn_like(out)
+    (out * g).sum().backward()
+    win, maps, vecs = branch_gradients(layer, x, g)
+    torch.testing.assert_close(sum(vecs), layer.weight.grad, rtol=1e-4, atol=1e-5)
+    track_mts_usage(nn.Sequential(layer))
+    with torch.no_grad():
+        layer(x)
+    usage = layer.usage()
+    assert all(math.isclose(usage[s], float((win == i).float().mean()), abs_tol=1e-6)
+               for i, s in enumerate(layer.scales))
+    model = nn.Sequential(layer, nn.ReLU(), nn.Flatten(), nn.LazyLinear(4))
+    model(x)
+    report = probe_mts(model, x, torch.tensor([0, 3]))
+    assert set(report["0"]) == {"win", "amplitude", "grad", "grad_share"}
+    assert math.isclose(sum(report["0"]["win"].values()), 1.0) and math.isclose(sum(report["0"]["grad_share"].values()), 1.0)
+    assert all(p.grad is None for p in model.parameters())  # the probe leaves no gradients behind
+
+
+def test_kernel_norm_equalises_the_response_to_a_constant_input():
+    x = torch.ones(1, 1, 60, 8)
+    amps = {}
+    for norm in ("none", "sum"):
+        layer = MTSConv2d(1, 1, (10, 3), scales=(0.5, 1, 2), kernel_norm=norm, bias=False)
+        with torch.no_grad():
+            layer.weight.fill_(0.1)
+        amps[norm] = [float(m[..., 10:-10, :].mean()) for m in layer.branch_maps(x)]
+    assert amps["none"][2] > 1.8 * amps["none"][1] and amps["none"][0] < 0.6 * amps["none"][1]
+    assert all(math.isclose(a, amps["sum"][1], rel_tol=1e-5) for a in amps["sum"])
+    with pytest.raises(ConfigError, match="kernel_norm"):
+        MTSConv2d(1, 1, 3, kernel_norm="max")
+    with pytest.raises(ConfigError, match="mode='shared'"):
+        MTSConv2d(1, 1, 3, kernel_norm="sum", mode="reference")

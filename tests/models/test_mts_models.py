@@ -6,7 +6,8 @@ import pytest
 import torch
 
 from emoconv.errors import ConfigError
-from emoconv.layers.mts import MTSConv2d, mts_usage, track_mts_usage
+from emoconv.layers.mts import MTSConv2d
+from emoconv.layers.mts_stats import mts_usage, track_mts_usage
 from emoconv.models import MODELS, build_model
 
 NAMES = ["mts.a1", "mts.a2", "mts.a3", "mts.a4", "mts.resnet18"]

@@ -60,3 +60,27 @@ def test_empty_partition_is_config_error():
 def test_bad_train_setting():
     with pytest.raises(ConfigError, match="train.batch_size"):
         TrainConfig(batch_size=0)
+
+
+def test_smoothed_early_stopping_watches_the_mean_of_recent_epochs():
+    cfg = TrainConfig(max_epochs=40, patience=4, batch_size=8, progress=False, lr=0.5, smooth_epochs=3,
+                      early_stop_on="val_ua")
+    res = fit(_build, _toy(), _toy(seed=1), cfg, n_classes=3)
+    h = res.history
+    for i, rec in enumerate(h):
+        window = [r["val_ua"] for r in h[max(0, i - 2):i + 1]]
+        assert rec["score"] == pytest.approx(np.mean(window))
+    assert res.best_epoch == 1 + int(np.argmax([r["score"] for r in h]))
+    with pytest.raises(ConfigError, match="smooth_epochs"):
+        TrainConfig(smooth_epochs=0)
+
+
+def test_mts_probe_is_recorded_every_epoch():
+    from emoconv.layers.mts import MTSConv2d
+
+    def build():
+        return nn.Sequential(MTSConv2d(1, 2, (2, 2), scales=(0.5, 1, 2)), nn.ReLU(), nn.Flatten(), nn.Linear(24, 3))
+
+    cfg = TrainConfig(max_epochs=3, patience=5, batch_size=8, progress=False, lr=0.05, mts_probe=True)
+    res = fit(build, _toy(), _toy(seed=1), cfg, n_classes=3)
+    assert all(set(h["mts"]["0"]) == {"win", "amplitude", "grad", "grad_share"} for h in res.history)
