@@ -2,7 +2,19 @@
 
 from __future__ import annotations
 
+import atexit
+import os
+import shutil
+import tempfile
 from pathlib import Path
+
+# numba (librosa.yin and friends) caches compiled code on disk, by default inside librosa's own package
+# folder. Two xdist workers writing that cache at once can leave it in a state that crashes every later load
+# with a segmentation fault. Each test process therefore gets its own fresh cache folder, set before librosa
+# (and so numba) is first imported anywhere in the suite.
+os.environ["NUMBA_CACHE_DIR"] = tempfile.mkdtemp(
+    prefix=f"emoconv-numba-{os.environ.get('PYTEST_XDIST_WORKER', 'main')}-")
+atexit.register(shutil.rmtree, os.environ["NUMBA_CACHE_DIR"], ignore_errors=True)
 
 import pytest
 import torch
