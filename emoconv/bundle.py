@@ -27,7 +27,7 @@ from torch import nn
 from . import __version__
 from .config import from_dict, to_dict
 from .features.kinds import features_dict
-from .errors import BundleError
+from .errors import BundleError, EmoconvError
 
 FORMAT = "emoconv-bundle"
 FORMAT_VERSION = 1
@@ -110,10 +110,16 @@ class Bundle:
         from .features.kinds import extract_for, is_segmented
 
         # extractors need only path and speaker; importing emoconv.corpora here would slow a cold start
-        utts = [SimpleNamespace(path=Path(f), speaker="predict") for f in files]
-        feats = extract_for(self.features, utts, cache=None)
         segmented = is_segmented(self.features)
-        return [self._predict_one(str(f), x, segmented) for f, x in zip(files, feats)]
+        out = []
+        for f in files:  # file by file: one unreadable file costs its own row only
+            try:
+                (x,) = extract_for(self.features, [SimpleNamespace(path=Path(f), speaker="predict")], cache=None)
+            except EmoconvError as exc:
+                out.append({"file": str(f), "error": str(exc)})
+                continue
+            out.append(self._predict_one(str(f), x, segmented))
+        return out
 
     @torch.no_grad()
     def _predict_one(self, name: str, feat: torch.Tensor, segmented: bool = False) -> dict[str, Any]:
@@ -123,6 +129,12 @@ class Bundle:
         if self.normalizer is not None and self.normalizer.mode != "none":
             x = self.normalizer.transform(feat)
         mode = "segmented" if segmented else self.input_cfg.length
+        note = None
+        max_frames = int(self.meta.get("frames") or 0)
+        if mode == "pad" and x.shape[1] > max_frames > 0:
+            hop_s = float(getattr(self.features, "hop_ms", 10.0)) / 1000.0
+            note = (f"scored the first {max_frames * hop_s:.1f} s of {x.shape[1] * hop_s:.1f} s (the model's fixed "
+                    "input length); score long recordings in windows")
         if mode == "segmented":
             batch = x
         elif mode == "pad":
@@ -138,8 +150,11 @@ class Bundle:
         p = aggregate_segments(probs, self.input_cfg.aggregate) if mode in ("segment", "segmented") else probs[0]
         p = [float(v) for v in p]
         best = int(np.argmax(p))
-        return {"file": name, "label": self.labels[best],
-                "probabilities": {lab: round(v, 6) for lab, v in zip(self.labels, p)}}
+        row = {"file": name, "label": self.labels[best],
+               "probabilities": {lab: round(v, 6) for lab, v in zip(self.labels, p)}}
+        if note:
+            row["note"] = note
+        return row
 
 
 def load_bundle(path: str | Path) -> Bundle:
@@ -161,6 +176,8 @@ def load_bundle(path: str | Path) -> Bundle:
         meta = json.loads(meta_path.read_text())
     except (json.JSONDecodeError, UnicodeDecodeError):
         raise BundleError(f"{meta_path}: corrupted bundle metadata (not JSON); re-export the bundle") from None
+    if not isinstance(meta, dict):
+        raise BundleError(f"{meta_path}: bundle metadata must be a JSON object; re-export the bundle")
     if meta.get("format") != FORMAT or meta.get("format_version") != FORMAT_VERSION:
         raise BundleError(f"{path}: bundle format {meta.get('format')!r} v{meta.get('format_version')} is not "
                           f"supported by emoconv {__version__} (needs {FORMAT} v{FORMAT_VERSION})")
@@ -172,6 +189,10 @@ def load_bundle(path: str | Path) -> Bundle:
         tensors = load_file(str(weights_path))
     except (SafetensorError, OSError, ValueError) as exc:
         raise BundleError(f"{weights_path}: corrupted weights ({exc}); re-export the bundle") from None
+    bad = sorted(k for k, v in tensors.items() if v.is_floating_point() and not bool(torch.isfinite(v).all()))
+    if bad:
+        raise BundleError(f"{weights_path}: non-finite values (NaN or inf) in {', '.join(bad[:3])}"
+                          f"{' ...' if len(bad) > 3 else ''}; the model diverged or the file was damaged: retrain")
     try:
         features = parse_features(meta["features"], f"{meta_path}:features")
         input_cfg = from_dict(InputConfig, meta["input"], f"{meta_path}:input")

@@ -156,12 +156,19 @@ def predict(bundle: Path, files: tuple[Path, ...], as_json: bool) -> None:
 
     b = load_bundle(bundle)
     results = b.predict_files(list(files))
+    bad = [r for r in results if "error" in r]
     if as_json:
-        click.echo(json.dumps(results, indent=2))
-        return
-    for r in results:
-        probs = "  ".join(f"{k} {v:.2f}" for k, v in r["probabilities"].items())
-        click.echo(f"{r['file']}: {r['label']}    ({probs})")
+        click.echo(json.dumps(results, indent=2, allow_nan=False))
+    else:
+        for r in results:
+            if "error" in r:
+                continue
+            probs = "  ".join(f"{k} {v:.2f}" for k, v in r["probabilities"].items())
+            click.echo(f"{r['file']}: {r['label']}    ({probs})" + (f"    [{r['note']}]" if r.get("note") else ""))
+    for r in bad:
+        click.echo(f"emoconv: error: {r['error']}", err=True)
+    if bad:
+        raise SystemExit(2)
 
 
 @main.group()

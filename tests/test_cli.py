@@ -115,6 +115,35 @@ def test_predict_unreadable_audio_is_one_line(experiment, tmp_path):
     assert "junk.wav" in res.output and "Traceback" not in res.output
 
 
+def test_predict_scores_every_readable_file_and_names_each_bad_one(experiment, tmp_path):
+    root, _, env = experiment
+    bundle = sorted((root / "run" / "bundles").iterdir())[0]
+    wav = next((root / "cache" / "builtin").rglob("*.wav"))
+    junk = tmp_path / "junk.wav"
+    junk.write_bytes(b"not audio at all")
+    res = CliRunner().invoke(main, ["predict", str(bundle), str(wav), str(junk), "--json"], env=env)
+    assert res.exit_code == 2
+    rows = json.loads(res.stdout)
+    assert rows[0]["label"] in rows[0]["probabilities"] and "junk.wav" in rows[1]["error"]
+    assert res.stderr.count("\n") == 1 and "junk.wav" in res.stderr
+
+
+def test_predict_refuses_non_finite_weights(experiment, tmp_path):
+    from safetensors.torch import load_file, save_file
+
+    root, _, env = experiment
+    src = sorted((root / "run" / "bundles").iterdir())[0]
+    wav = next((root / "cache" / "builtin").rglob("*.wav"))
+    nan = tmp_path / "nan"
+    shutil.copytree(src, nan)
+    tensors = load_file(str(nan / "weights.safetensors"))
+    name = next(k for k, v in tensors.items() if v.is_floating_point())
+    tensors[name] = tensors[name].clone().fill_(float("nan"))
+    save_file(tensors, str(nan / "weights.safetensors"))
+    res = CliRunner().invoke(main, ["predict", str(nan), str(wav), "--json"], env=env)
+    assert res.exit_code == 2 and "non-finite" in res.output and "NaN," not in res.output
+
+
 @pytest.mark.parametrize("override, message", [
     ("corpora.builtin.path=/nonexistent/corpus", "/nonexistent/corpus"),
     ("train.max_epoch=3", "unknown key"),

@@ -21,6 +21,19 @@ from typing import Any, Iterator
 from ..errors import ConfigError
 from ..fileio import atomic_write_json, atomic_write_text
 
+def valid_record(rec: Any, key: str | None = None) -> bool:
+    """A record as the runner writes it: a mapping with its key, metrics and per-utterance predictions."""
+    if not isinstance(rec, dict) or (key is not None and rec.get("key") != key):
+        return False
+    metrics = rec.get("metrics")
+    if not isinstance(metrics, dict) or not all(isinstance(metrics.get(k), (int, float)) for k in ("ua", "accuracy")):
+        return False
+    y_true, y_pred = rec.get("y_true", []), rec.get("y_pred", [])
+    if not isinstance(y_true, list) or not isinstance(y_pred, list) or len(y_true) != len(y_pred):
+        return False
+    return all(isinstance(rec.get(k), str) for k in ("corpus", "model")) and isinstance(rec.get("labels", []), list)
+
+
 INDEX_COLUMNS = ("key", "corpus", "model", "variant", "fold", "seed", "accuracy", "ua", "wa", "macro_f1")
 
 
@@ -52,13 +65,28 @@ class ResultsStore:
     def path_of(self, key: str) -> Path:
         return self.results_dir / f"{key}.json"
 
+    def read(self, key: str) -> dict[str, Any] | None:
+        """The record of ``key`` when it parses and validates (a finished run), else ``None``."""
+        try:
+            rec = json.loads(self.path_of(key).read_text())
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError):
+            return None
+        return rec if valid_record(rec, key) else None
+
     def has(self, key: str) -> bool:
-        return self.path_of(key).is_file()
+        """Whether ``key`` finished: its record exists, parses and validates (a 0-byte, torn or
+        hand-edited file is not a finished run and is redone)."""
+        return self.read(key) is not None
 
     def keys(self) -> Iterator[str]:
+        """Keys of every file under results/ (valid or not)."""
         if self.results_dir.is_dir():
             for p in sorted(self.results_dir.glob("*.json")):
                 yield p.stem
+
+    def invalid_keys(self) -> list[str]:
+        """Keys whose record file does not parse or validate."""
+        return [k for k in self.keys() if self.read(k) is None]
 
     def write(self, record: dict[str, Any]) -> Path:
         """Write one run's record atomically and clear any failure note of the same key."""
@@ -80,13 +108,12 @@ class ResultsStore:
         return out
 
     def records(self) -> list[dict[str, Any]]:
-        """All result records (unreadable files are skipped: they cannot exist with atomic writes)."""
+        """All valid result records (see :meth:`invalid_keys` for the others)."""
         out = []
         for key in self.keys():
-            try:
-                out.append(json.loads(self.path_of(key).read_text()))
-            except json.JSONDecodeError:
-                continue
+            rec = self.read(key)
+            if rec is not None:
+                out.append(rec)
         return out
 
     def rebuild_index(self) -> Path:

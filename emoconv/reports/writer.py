@@ -74,6 +74,11 @@ def write_report(rundir: str | Path, out: str | Path | None = None, layout: str 
     out_dir = Path(out) if out else store.root / "report"
     out_dir.mkdir(parents=True, exist_ok=True)
     report = LAYOUTS.get(name)(records, report_cfg, out_dir)
+    invalid = store.invalid_keys()
+    if invalid:
+        report.text.append(f"\n**{len(invalid)} result file(s) unreadable and not counted** "
+                           f"({', '.join(invalid[:3])}{', ...' if len(invalid) > 3 else ''}); rerun the same "
+                           "command to redo those runs.")
     failures = store.failures()
     if failures:
         report.text.append(f"\n**{len(failures)} run(s) failed** (see {store.failed_dir}); rerun the same "

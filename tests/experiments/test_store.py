@@ -38,3 +38,13 @@ def test_folder_of_other_recipe_is_refused(tmp_path):
         store.bind_recipe({"name": "x", "changed": 1}, "h2")
     store.bind_recipe({"name": "x", "changed": 1}, "h2", allow_other=True)
     assert json.loads((tmp_path / "recipe.json").read_text())["hash"] == "h2"
+
+
+@pytest.mark.parametrize("content", [b"", b"{", b"[1, 2]", b'{"key": "a"}', b'{"key": "other", "corpus": "c", '
+                                     b'"model": "m", "metrics": {"ua": 0.5, "accuracy": 0.5}}', b"\xff\xfe"])
+def test_a_record_that_does_not_parse_and_validate_is_not_a_finished_run(tmp_path, content):
+    store = ResultsStore(tmp_path)
+    store.write(_rec("b"))
+    (tmp_path / "results" / "a.json").write_bytes(content)
+    assert not store.has("a") and store.has("b")
+    assert store.invalid_keys() == ["a"] and [r["key"] for r in store.records()] == ["b"]
