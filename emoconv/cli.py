@@ -84,8 +84,24 @@ def run(recipe: Path, overrides: tuple[str, ...], out: Path | None, executor: st
     if n_failed:
         for key, err in list(result.outcome.failed.items())[:5]:
             click.echo(f"  failed {key}: {err}", err=True)
-        click.echo("Run the same command again to retry the failed runs.", err=True)
+        transient = [e for e in result.outcome.failed.values() if _transient(e)]
+        if transient:
+            click.echo(f"{len(transient)} failure(s) look transient (a worker or node lost, memory, I/O): run the "
+                       "same command again to retry them.", err=True)
+        if len(transient) < n_failed:
+            click.echo(f"{n_failed - len(transient)} failure(s) come from the settings or the code and would fail "
+                       f"the same way again: see the tracebacks in {result.rundir}/failed/ and fix the recipe "
+                       "(or report the error).", err=True)
         sys.exit(1)
+
+
+_TRANSIENT = ("MemoryError", "OSError", "BrokenPipeError", "ConnectionError", "TimeoutError", "EOFError",
+              "WorkerDied", "RayError", "RayTaskError", "NodeDiedError", "WorkerCrashedError", "gave up after")
+
+
+def _transient(error: str) -> bool:
+    """Whether a run's failure message names a cause that a rerun can cure (not the run's own settings)."""
+    return any(word in str(error) for word in _TRANSIENT) or "died" in str(error)
 
 
 @main.command()

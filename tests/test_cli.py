@@ -168,3 +168,12 @@ def test_inspect_counts_and_problems(tmp_path):
     assert data["n_utterances"] == 1 and len(data["problems"]) >= 1
     res = CliRunner().invoke(main, ["datasets", "inspect", "emodb", str(tmp_path / "missing")])
     assert res.exit_code == 2 and "missing" in res.output
+
+
+def test_retry_advice_only_for_transient_failures():
+    from emoconv.cli import _transient
+
+    assert _transient("worker 1 (pid 12) was killed by SIGKILL (kill -9 or out of memory); gave up after 3 attempts")
+    assert _transient("MemoryError: cannot allocate")
+    assert not _transient("RuntimeError: Calculated padded input size per channel: (1 x 40). Kernel size: (10 x 5)")
+    assert not _transient("ValueError: bad shape")
