@@ -177,3 +177,14 @@ def test_retry_advice_only_for_transient_failures():
     assert _transient("MemoryError: cannot allocate")
     assert not _transient("RuntimeError: Calculated padded input size per channel: (1 x 40). Kernel size: (10 x 5)")
     assert not _transient("ValueError: bad shape")
+
+
+def test_a_paper_layout_refuses_runs_without_its_models(experiment, tmp_path):
+    root, _, _ = experiment
+    res = CliRunner().invoke(main, ["report", str(root / "run"), "--layout", "mdcnn_ablation", "--out",
+                                    str(tmp_path / "rep")])
+    assert res.exit_code == 2 and "mdcnn" in res.output and "mts.a1" in res.output
+    assert not (tmp_path / "rep").exists()
+    res = CliRunner().invoke(main, ["report", str(root / "run"), "--layout", "mts_table1", "--out",
+                                    str(tmp_path / "rep2")])
+    assert res.exit_code == 0, res.output

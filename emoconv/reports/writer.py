@@ -53,6 +53,25 @@ def _fmt(v: Any) -> str:
     return "" if v is None else str(v)
 
 
+#: The models (name prefixes) each paper layout reports; a run folder without any of them is refused.
+LAYOUT_MODELS: dict[str, tuple[str, ...]] = {
+    "mts_table1": ("mts.",), "mdcnn_ablation": ("mdcnn",), "mdcnn_spp": ("mdcnn",),
+    "cldnn_study": ("cldnn", "svm"), "cldnn_table3": ("cldnn", "svm"), "cldnn_table4": ("cldnn", "svm"),
+    "cldnn_table5": ("cldnn", "svm"), "cnn3d_tables": ("cnn3d.",),
+}
+
+
+def _check_layout_models(name: str, records: list[dict[str, Any]], root: Path) -> None:
+    wanted = LAYOUT_MODELS.get(name)
+    if not wanted:
+        return
+    models = sorted({str(r.get("model")) for r in records})
+    if not any(m.startswith(w) for m in models for w in wanted):
+        raise ConfigError(f"report --layout {name}: reports {', '.join(w.rstrip('.') + '*' for w in wanted)} models, "
+                          f"but {root} holds runs of {', '.join(models)}; use --layout default or the layout of "
+                          "that system")
+
+
 def write_report(rundir: str | Path, out: str | Path | None = None, layout: str | None = None,
                  options: dict[str, Any] | None = None) -> tuple[Report, Path]:
     """Write report.md, one CSV and one .tex per table, and PNG plots into ``out`` (default RUNDIR/report)."""
@@ -71,9 +90,11 @@ def write_report(rundir: str | Path, out: str | Path | None = None, layout: str 
     report_cfg = dict(recipe_meta.get("report") or {})
     report_cfg.update(options or {})
     name = layout or report_cfg.get("layout", "default")
+    layout_fn = LAYOUTS.get(name)
+    _check_layout_models(name, records, store.root)
     out_dir = Path(out) if out else store.root / "report"
     out_dir.mkdir(parents=True, exist_ok=True)
-    report = LAYOUTS.get(name)(records, report_cfg, out_dir)
+    report = layout_fn(records, report_cfg, out_dir)
     invalid = store.invalid_keys()
     if invalid:
         report.text.append(f"\n**{len(invalid)} result file(s) unreadable and not counted** "
