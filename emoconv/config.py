@@ -19,13 +19,48 @@ from .fileio import stable_hash
 C = TypeVar("C")
 
 
+class _Bool:
+    """A YAML boolean met where a number is expected: fails dacite's type check, printed as the bool."""
+
+    def __init__(self, value: bool) -> None:
+        self.value = value
+
+    def __repr__(self) -> str:
+        return repr(self.value)
+
+
+_Bool.__name__ = "bool"
+
+
 def _to_float(value: Any) -> Any:
-    if isinstance(value, int) and not isinstance(value, bool):
+    if isinstance(value, bool):
+        return _Bool(value)
+    if isinstance(value, int):
         return float(value)
     return value
 
 
-_DACITE = dacite.Config(strict=True, cast=[tuple, Path], type_hooks={float: _to_float})
+def _to_int(value: Any) -> Any:
+    return _Bool(value) if isinstance(value, bool) else value
+
+
+_DACITE = dacite.Config(strict=True, cast=[tuple, Path], type_hooks={float: _to_float, int: _to_int})
+
+
+def _check_sequences(cls: type, data: dict[str, Any], where: str) -> None:
+    """A scalar (or mapping) given for a list setting: one line naming the key, before dacite's cast."""
+    import typing
+
+    try:
+        hints = typing.get_type_hints(cls)
+    except Exception:  # pragma: no cover - unresolvable annotations: let dacite report
+        return
+    for key, value in data.items():
+        tp = hints.get(key)
+        origins = {typing.get_origin(tp)} | {typing.get_origin(a) for a in typing.get_args(tp)}
+        if tuple in origins and value is not None and not isinstance(value, (list, tuple)):
+            raise ConfigError(f"{where}.{key}: expected a list, got {type(value).__name__} {value!r}; "
+                              f"write it as [{value!r}]")
 
 
 def from_dict(cls: type[C], data: Any, where: str = "config") -> C:
@@ -46,6 +81,7 @@ def from_dict(cls: type[C], data: Any, where: str = "config") -> C:
         data = {}
     if not isinstance(data, dict):
         raise ConfigError(f"{where}: expected a mapping of settings, got {type(data).__name__}")
+    _check_sequences(cls, data, where)
     try:
         return dacite.from_dict(cls, data, config=_DACITE)
     except dacite.UnexpectedDataError as exc:

@@ -142,25 +142,30 @@ def _set_path(tree: dict[str, Any], dotted: str, value: Any) -> None:
     node: Any = tree
     for i, part in enumerate(parts[:-1]):
         if isinstance(node, list):
-            node = node[_index(part, dotted)]
+            node = node[_index(part, dotted, len(node))]
             continue
+        if not isinstance(node, dict):
+            raise ConfigError(f"override {dotted}: {'.'.join(parts[:i])} is not a mapping")
         if part not in node or node[part] is None:
             node[part] = {}
         node = node[part]
     last = parts[-1]
     if isinstance(node, list):
-        node[_index(last, dotted)] = value
+        node[_index(last, dotted, len(node))] = value
     elif isinstance(node, dict):
         node[last] = value
     else:
         raise ConfigError(f"override {dotted}: {'.'.join(parts[:-1])} is not a mapping")
 
 
-def _index(part: str, dotted: str) -> int:
+def _index(part: str, dotted: str, size: int | None = None) -> int:
     try:
-        return int(part)
+        i = int(part)
     except ValueError:
         raise ConfigError(f"override {dotted}: {part!r} must be a list index") from None
+    if size is not None and not 0 <= i < size:
+        raise ConfigError(f"override {dotted}: index {i} is out of range (the list has {size} entries: 0..{size - 1})")
+    return i
 
 
 def parse_overrides(items: list[str]) -> list[tuple[str, Any]]:
@@ -170,7 +175,12 @@ def parse_overrides(items: list[str]) -> list[tuple[str, Any]]:
         key, sep, raw = item.partition("=")
         if not sep or not key:
             raise ConfigError(f"override {item!r}: expected key=value, e.g. train.max_epochs=5")
-        out.append((key.strip(), yaml.safe_load(raw) if raw.strip() else None))
+        try:
+            value = yaml.safe_load(raw) if raw.strip() else None
+        except yaml.YAMLError as exc:
+            raise ConfigError(f"override {item!r}: the value is not valid YAML ({str(exc).splitlines()[0]}); "
+                              "quote it or fix the brackets") from None
+        out.append((key.strip(), value))
     return out
 
 
@@ -180,6 +190,8 @@ def load_recipe_dict(path: str | Path) -> dict[str, Any]:
         raise ConfigError(f"{p}: recipe not found; pass the path of a YAML recipe (see recipes/)")
     try:
         tree = yaml.safe_load(p.read_text())
+    except UnicodeDecodeError:
+        raise ConfigError(f"{p}: not a text file (a recipe is YAML text); pass the recipe's .yaml file") from None
     except yaml.YAMLError as exc:
         raise ConfigError(f"{p}: not valid YAML ({str(exc).splitlines()[0]})") from None
     if not isinstance(tree, dict):
@@ -251,7 +263,66 @@ def build_recipe(tree: Mapping[str, Any], overrides: list[str] | None = None, wh
         kwargs["seeds"] = tuple(seeds)
     if "name" not in kwargs:
         raise ConfigError(f"{where}.name: required setting is missing")
-    return Recipe(corpora=corpora, models=models, **kwargs)
+    recipe = Recipe(corpora=corpora, models=models, **kwargs)
+    check_models(recipe, where)
+    return recipe
+
+
+def _dummy_shape(feat: Any, inp: Any) -> tuple[int, ...] | None:
+    """The input shape a model gets from these settings, with a nominal length where the corpus decides it
+    (``None``: a feature kind whose shape depends on the audio, e.g. volumes: checked at run time)."""
+    from ..features.kinds import is_segmented, kind_of
+
+    if kind_of(feat) == "functionals":
+        return (1, 1, int(feat.dims))
+    channels, bins = getattr(feat, "channels", None), getattr(feat, "n_bins", None)
+    if channels is None or bins is None or is_segmented(feat):
+        return None
+    if inp.length == "pad":
+        frames = inp.frames or min(inp.max_frames, 300)
+    elif inp.length == "segment":
+        frames = inp.segment_frames
+    else:
+        frames = 300
+    return (int(channels), int(frames), int(bins))
+
+
+def check_models(recipe: Recipe, where: str = "recipe") -> None:
+    """Build every model variant once, on PyTorch's meta device (no memory, no compute), for the input shape
+    its settings give, so that an unknown name, a bad parameter or an impossible input surfaces when the recipe
+    is loaded, naming the entry, instead of after the earlier models have trained."""
+    import warnings
+
+    import torch
+
+    from ..errors import EmoconvError
+    from ..models import build_model
+
+    corpora = list(recipe.corpora) or [None]
+    seen: set[str] = set()
+    for i, model in enumerate(recipe.models):
+        for variant in model.variants():
+            for corpus in corpora:
+                feat = recipe.features_for(variant)
+                inp = recipe.input_for(corpus, variant) if corpus is not None else recipe.input
+                shape = _dummy_shape(feat, inp)
+                if shape is None:  # the audio decides the shape (volumes, LLDs): checked when the run starts
+                    continue
+                labels = recipe.corpora[corpus].labels if corpus is not None else None
+                n_classes = max(2, len(labels)) if labels else 4
+                key = repr((variant.name, sorted(variant.params.items(), key=str), shape, n_classes))
+                if key in seen:
+                    continue
+                seen.add(key)
+                try:
+                    with warnings.catch_warnings(), torch.device("meta"):
+                        warnings.simplefilter("ignore")
+                        build_model(variant.name, n_classes=n_classes, input_shape=shape, **variant.params)
+                except (EmoconvError, TypeError, ValueError, RuntimeError, NotImplementedError) as exc:
+                    msg = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+                    raise ConfigError(f"{where}.models.{i} ({variant.display}): cannot build it for input {shape}: "
+                                      f"{msg}; fix the model entry or "
+                                      "the features/input settings") from None
 
 
 def load_recipe(path: str | Path, overrides: list[str] | None = None) -> Recipe:

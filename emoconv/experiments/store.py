@@ -45,6 +45,45 @@ class ResultsStore:
         self.results_dir = self.root / "results"
         self.failed_dir = self.root / "failed"
 
+    # -- ownership ---------------------------------------------------------
+    MARKER = ".emoconv-run"
+
+    def claim(self) -> None:
+        """Make ``root`` this process's experiment folder: create it (with a marker) or accept one that
+        emoconv created, or an empty one; then hold an OS lock on it until the process ends (a killed
+        process releases it). A second writer, a user's own non-empty folder or a file is refused."""
+        import fcntl
+        import os
+
+        if self.root.exists() and not self.root.is_dir():
+            raise ConfigError(f"{self.root}: --out must be a folder, but this is a file; choose another path")
+        if self.root.is_dir() and any(self.root.iterdir()) and not (self.root / self.MARKER).exists() \
+                and not (self.root / "recipe.json").exists():
+            raise ConfigError(f"{self.root}: not an emoconv experiment folder and not empty; emoconv writes only "
+                              "into folders it created or empty ones: choose a new --out folder")
+        self.root.mkdir(parents=True, exist_ok=True)
+        (self.root / self.MARKER).touch()
+        fd = os.open(self.root / ".lock", os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            holder = os.pread(fd, 64, 0).decode(errors="replace").strip() or "another process"
+            os.close(fd)
+            raise ConfigError(f"{self.root}: in use by another emoconv run (pid {holder}); wait for it to finish "
+                              "or choose another --out folder") from None
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, str(os.getpid()).encode(), 0)
+        self._lock_fd = fd
+
+    def release(self) -> None:
+        """Drop the lock taken by :meth:`claim` (process exit does the same)."""
+        import os
+
+        fd = getattr(self, "_lock_fd", None)
+        if fd is not None:
+            os.close(fd)
+            self._lock_fd = None
+
     # -- recipe identity -------------------------------------------------
     def bind_recipe(self, recipe: dict[str, Any], recipe_hash: str, allow_other: bool = False) -> None:
         """Record the recipe this folder holds; refuse a folder that holds another recipe's results."""

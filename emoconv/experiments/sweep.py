@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from ..errors import ConfigError
 from .executors import EXECUTORS, SweepOutcome
 from .recipe import Recipe
 from .runner import RunSpec, Workspace, plan_runs, recipe_hash
@@ -22,7 +23,12 @@ class SweepResult:
 
 
 def default_rundir(recipe: Recipe) -> Path:
-    return Path("runs") / recipe.name
+    """``runs/<recipe name>``; a name that would leave ``runs/`` (a path, ``..``) is refused."""
+    name = recipe.name
+    if not name or name in (".", "..") or any(c in name for c in "/\\") or name.startswith("~"):
+        raise ConfigError(f"recipe name {name!r}: must be a plain folder name (it becomes runs/<name>); "
+                          "rename it, or choose the folder with --out")
+    return Path("runs") / name
 
 
 def run_sweep(recipe: Recipe, rundir: Path | None = None, executor: str = "local", progress: bool = True,
@@ -37,6 +43,7 @@ def run_sweep(recipe: Recipe, rundir: Path | None = None, executor: str = "local
     execute = EXECUTORS.get(executor)
     ws = workspace or Workspace(recipe, cache_dir, progress=progress)
     planned = plan_runs(recipe, ws)  # corpora and folds are checked before anything is written
+    store.claim()  # ours or empty, and locked against a second writer
     store.bind_recipe(recipe.to_dict(), recipe_hash(recipe), allow_other=append)
     missing = [r for r in planned if not store.has(r.key)]
     skipped = len(planned) - len(missing)
@@ -48,4 +55,5 @@ def run_sweep(recipe: Recipe, rundir: Path | None = None, executor: str = "local
         outcome = execute(recipe, missing, store, progress=progress, cache_dir=cache_dir, **extra, **options)
     finally:
         store.rebuild_index()
+        store.release()
     return SweepResult(rundir=rundir, planned=planned, skipped=skipped, outcome=outcome)

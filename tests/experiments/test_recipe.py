@@ -108,3 +108,36 @@ def test_missing_optional_dependency_fails_at_load_naming_the_extra(monkeypatch,
     with pytest.raises(ConfigError, match=r"pip install 'emoconv\[opensmile\]'") as err:
         build_recipe(tree)
     assert "\n" not in str(err.value) and "features" in str(err.value)
+
+
+@pytest.mark.parametrize("override, message", [
+    ("models.1.sweep.scales=[[0.5, 1, 2], [0.5, abc]]", r"models\.1 \(mts\): cannot build it.*abc"),
+    ("models.1.sweep.scales=[[]]", r"models\.1 \(mts\): .*scales"),
+    ("models.1.sweep.scales=[[-1, 1]]", r"models\.1 \(mts\): .*positive"),
+    ("models.1.name=nope", r"models\.1 .*unknown model 'nope'"),
+    ("input.frames=1", r"models\.0 \(mts\.a2\): cannot build it for input \(1, 1, 16\)"),
+])
+def test_every_model_entry_is_built_once_at_load(override, message):
+    """A bad later model entry fails at load, naming the entry, not after the earlier models trained."""
+    with pytest.raises(ConfigError, match=message):
+        build_recipe(BASE, ["corpora.emodb.skip=true", override])
+
+
+@pytest.mark.parametrize("override, message", [
+    ("train.max_epochs=true", "expected int, got bool True"),
+    ("train.lr=true", "expected float, got bool True"),
+    ("train.weight_decay_grid=0.1", r"expected a list, got float 0\.1; write it as \[0\.1\]"),
+    ("train.lr=[1,", "not valid YAML"),
+    ("models.5.name=x", "index 5 is out of range"),
+])
+def test_wrong_types_and_shapes_are_one_line(override, message):
+    with pytest.raises(ConfigError, match=message) as err:
+        build_recipe(BASE, [override])
+    assert "\n" not in str(err.value)
+
+
+def test_binary_recipe_file_is_one_line(tmp_path):
+    p = tmp_path / "r.yaml"
+    p.write_bytes(b"\x89PNG\r\n\x1a\n\x00\xff\xfe")
+    with pytest.raises(ConfigError, match="not a text file"):
+        load_recipe(p)

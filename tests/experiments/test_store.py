@@ -48,3 +48,50 @@ def test_a_record_that_does_not_parse_and_validate_is_not_a_finished_run(tmp_pat
     (tmp_path / "results" / "a.json").write_bytes(content)
     assert not store.has("a") and store.has("b")
     assert store.invalid_keys() == ["a"] and [r["key"] for r in store.records()] == ["b"]
+
+
+def test_folder_lock_refuses_a_second_writer_and_a_killed_holder_releases_it(tmp_path):
+    import subprocess
+    import sys
+    import time
+
+    holder = subprocess.Popen([sys.executable, "-c", (
+        "import sys, time; from emoconv.experiments.store import ResultsStore; "
+        f"ResultsStore({str(tmp_path / 'run')!r}).claim(); print('held', flush=True); time.sleep(60)")],
+        stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        with pytest.raises(ConfigError, match=rf"in use by another emoconv run \(pid {holder.pid}\)"):
+            ResultsStore(tmp_path / "run").claim()
+    finally:
+        holder.kill()
+        holder.wait()
+    time.sleep(0.1)
+    store = ResultsStore(tmp_path / "run")
+    store.claim()  # the OS dropped the dead holder's lock
+    store.release()
+
+
+def test_claim_accepts_only_new_empty_or_emoconv_folders(tmp_path):
+    ResultsStore(tmp_path / "new").claim()
+    (tmp_path / "empty").mkdir()
+    ResultsStore(tmp_path / "empty").claim()
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    (mine / "index.csv").write_text("my own spreadsheet")
+    with pytest.raises(ConfigError, match="not an emoconv experiment folder"):
+        ResultsStore(mine).claim()
+    assert (mine / "index.csv").read_text() == "my own spreadsheet" and not (mine / ".lock").exists()
+    (tmp_path / "file").write_text("x")
+    with pytest.raises(ConfigError, match="must be a folder"):
+        ResultsStore(tmp_path / "file").claim()
+
+
+@pytest.mark.parametrize("name", ["/tmp/elsewhere", "../up", "a/b", ".."])
+def test_recipe_name_cannot_leave_runs(name):
+    from types import SimpleNamespace
+
+    from emoconv.experiments.sweep import default_rundir
+
+    with pytest.raises(ConfigError, match="plain folder name"):
+        default_rundir(SimpleNamespace(name=name))
