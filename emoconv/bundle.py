@@ -28,6 +28,7 @@ from . import __version__
 from .config import from_dict, to_dict
 from .features.kinds import features_dict
 from .errors import BundleError, EmoconvError
+from .fileio import remove_stale_temps, tmp_prefix
 
 FORMAT = "emoconv-bundle"
 FORMAT_VERSION = 1
@@ -64,7 +65,9 @@ def save_bundle(path: str | Path, *, model: nn.Module, model_name: str, model_pa
         "input_shape": list(input_shape), "labels": list(labels), "features": features_dict(features),
         "input": to_dict(input_cfg), "frames": frames, "normalizer": norm_meta, "extra": extra or {},
     }
-    tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    remove_stale_temps(path.parent)  # a killed writer's half bundle
+    tmp = Path(tempfile.mkdtemp(prefix=tmp_prefix(path.name), dir=path.parent))
     try:
         save_file(tensors, str(tmp / "weights.safetensors"))
         (tmp / "bundle.json").write_text(json.dumps(meta, indent=2, sort_keys=True, default=_json_default))

@@ -2,7 +2,8 @@
 
 Every cache entry, result record and bundle is written to a temporary file in
 the destination folder and renamed into place, so readers never see half a file
-and a killed process leaves at most a stray ``.*.tmp`` behind.
+and a killed process leaves at most a stray ``.NAME.tmp-PID-*`` behind, which
+:func:`remove_stale_temps` deletes on the next start.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ def atomic_write_bytes(path: str | os.PathLike[str], data: bytes) -> Path:
     """Write ``data`` to ``path`` atomically (temp file in the same folder, fsync, rename)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    fd, tmp = tempfile.mkstemp(prefix=tmp_prefix(path.name), suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
@@ -33,6 +34,47 @@ def atomic_write_bytes(path: str | os.PathLike[str], data: bytes) -> Path:
             pass
         raise
     return path
+
+
+def tmp_prefix(name: str) -> str:
+    """Prefix of a temporary sibling of ``name``: hidden, with the writer's pid (``.NAME.tmp-PID-``), so that
+    :func:`remove_stale_temps` can tell a killed writer's leftovers from a live writer's work."""
+    return f".{name}.tmp-{os.getpid()}-"
+
+
+def remove_stale_temps(folder: str | os.PathLike[str], everything: bool = False) -> list[Path]:
+    """Delete temporary siblings (files or folders named ``.*.tmp-PID-*``) in ``folder`` whose writer is no
+    longer alive on this machine (all of them with ``everything=True``, for a folder this process holds the
+    lock of); returns what was removed."""
+    import re
+    import shutil
+
+    folder = Path(folder)
+    removed: list[Path] = []
+    if not folder.is_dir():
+        return removed
+    for p in folder.iterdir():
+        m = re.match(r"^\..+\.tmp-(\d+)-", p.name)
+        if m is None or (not everything and _pid_alive(int(m.group(1)))):
+            continue
+        if p.is_dir() and not p.is_symlink():
+            shutil.rmtree(p, ignore_errors=True)
+        else:
+            p.unlink(missing_ok=True)
+        removed.append(p)
+    return removed
+
+
+def _pid_alive(pid: int) -> bool:
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def atomic_write_text(path: str | os.PathLike[str], text: str) -> Path:

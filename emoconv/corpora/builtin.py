@@ -30,7 +30,7 @@ import soundfile as sf
 from ..audio.synth import EMOTION_STYLES, make_speakers, synthesize_utterance
 from ..config import check, config_hash, to_dict
 from ..errors import ConfigError
-from ..fileio import atomic_write_json, atomic_write_text
+from ..fileio import atomic_write_json, atomic_write_text, remove_stale_temps, tmp_prefix
 from .base import CORPORA, FOUR_CLASSES, SHARED_LABELS, Scan
 
 #: Name of the stamp file that marks a finished corpus; holds the config and its hash.
@@ -140,14 +140,16 @@ def generate_builtin(
     Writes ``wav/<speaker>_<label>_<nn>.wav`` and ``manifest.csv`` (paths relative
     to ``root``) plus a stamp file. If ``root`` already holds the same config,
     nothing is written; a different config there is a ConfigError. A killed run
-    leaves only a hidden ``.<name>.tmp-*`` sibling, never a half corpus at ``root``.
+    leaves only a hidden ``.<name>.tmp-<pid>-*`` sibling, never a half corpus at ``root``; the next start
+    removes it.
     """
     root = Path(root).expanduser()
     want = config_hash(cfg)
     if _check_existing(root, want):
         return root
     root.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{root.name}.tmp-", dir=root.parent))
+    remove_stale_temps(root.parent)  # a killed generation's half corpus
+    tmp = Path(tempfile.mkdtemp(prefix=tmp_prefix(root.name), dir=root.parent))
     try:
         _write_corpus(tmp, cfg, progress)
         atomic_write_json(tmp / STAMP_NAME, {"config_hash": want, "config": to_dict(cfg)})

@@ -211,22 +211,25 @@ def describe_status(rundir: str | os.PathLike[str], now: float | None = None) ->
         lines.append(f"{rundir}: no sweep status (status.json) here")
     else:
         state = st.get("state", "?")
-        if state == "running" and st.get("host") == socket.gethostname() and not _alive(int(st.get("pid", 0))):
+        dead = state == "running" and st.get("host") == socket.gethostname() and not _alive(int(st.get("pid", 0)))
+        if dead:
             state = "ended without finishing (its process is gone); run the same command again to resume"
         started = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(st.get("started_at", now)))
         when = (f"updated {_duration(now - st.get('updated_at', now))} ago" if st.get("state") == "running" else
                 f"took {_duration(st.get('updated_at', now) - st.get('started_at', now))}")
         lines.append(f"sweep {state}: executor {st.get('executor')}, {st.get('workers')} worker(s), "
                      f"started {started}, {when}")
-        waiting = st["this_sweep"] - st["done"] - st["failed"] - len(st.get("running", {}))
+        n_running = 0 if dead else len(st.get("running", {}))
+        waiting = st["this_sweep"] - st["done"] - st["failed"] - n_running
         lines.append(f"runs: {st['planned']} planned, {st['skipped']} finished before, {st['done']} done, "
-                     f"{st['failed']} failed, {len(st.get('running', {}))} running, {max(waiting, 0)} waiting"
+                     f"{st['failed']} failed, {n_running} running, {max(waiting, 0)} "
+                     + ("not started or interrupted" if dead else "waiting")
                      + (f"; {st['retries']} retried" if st.get("retries") else ""))
-        if st.get("state") == "running":
+        if st.get("state") == "running" and not dead:
             lines.append(f"estimated time left: {_duration(st.get('eta_s'))}")
         if st.get("message"):
             lines.append(f"stopped by: {st['message']}")
-        for key, r in sorted(st.get("running", {}).items(), key=lambda kv: kv[1].get("since", 0)):
+        for key, r in sorted(({} if dead else st.get("running", {})).items(), key=lambda kv: kv[1].get("since", 0)):
             where = f"worker {r['worker']}" if r.get("worker") is not None else ""
             if r.get("pid"):
                 where += f" (pid {r['pid']})"

@@ -74,6 +74,10 @@ class ResultsStore:
         os.ftruncate(fd, 0)
         os.pwrite(fd, str(os.getpid()).encode(), 0)
         self._lock_fd = fd
+        from ..fileio import remove_stale_temps
+
+        for sub in (self.root, self.results_dir, self.failed_dir, self.root / "bundles"):
+            remove_stale_temps(sub, everything=True)  # ours alone now: any temporary is a killed writer's
 
     def release(self) -> None:
         """Drop the lock taken by :meth:`claim` (process exit does the same)."""

@@ -103,6 +103,8 @@ def test_describe_running_failed_and_dead_sweeps(tmp_path):
     (tmp_path / STATUS_NAME).write_text(json.dumps(st))
     assert "ended without finishing" in describe_status(tmp_path)
     assert "run the same command again to resume" in describe_status(tmp_path)
+    dead = describe_status(tmp_path)
+    assert "0 running" in dead and "estimated time left" not in dead and "running k0" not in dead
 
 
 def test_status_command(tmp_path):

@@ -95,3 +95,34 @@ def test_recipe_name_cannot_leave_runs(name):
 
     with pytest.raises(ConfigError, match="plain folder name"):
         default_rundir(SimpleNamespace(name=name))
+
+
+def test_a_killed_writers_temporaries_are_removed_on_the_next_start(tmp_path):
+    """kill -9 during a bundle write or corpus generation: the next start leaves no temporary behind."""
+    import signal
+    import subprocess
+    import sys
+
+    from emoconv.fileio import remove_stale_temps, tmp_prefix
+
+    code = ("import os, sys, tempfile, time; from pathlib import Path; from emoconv.fileio import tmp_prefix; "
+            "d = Path(sys.argv[1]); t = Path(tempfile.mkdtemp(prefix=tmp_prefix(sys.argv[2]), dir=d)); "
+            "(t / 'weights.safetensors').write_bytes(b'half'); print('ok', flush=True); time.sleep(60)")
+    run = tmp_path / "run"
+    first = ResultsStore(run)
+    first.claim()  # an emoconv folder (marker), as after a first start
+    first.release()
+    for folder, name in ((run / "bundles", "KEY"), (tmp_path / "corpora", "builtin-x")):
+        folder.mkdir(parents=True, exist_ok=True)
+        proc = subprocess.Popen([sys.executable, "-c", code, str(folder), name], stdout=subprocess.PIPE, text=True)
+        assert proc.stdout.readline().strip() == "ok"
+        assert remove_stale_temps(folder) == []  # its writer is alive: left alone
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+        assert len(list(folder.glob(".*.tmp-*"))) == 1
+    assert len(remove_stale_temps(tmp_path / "corpora")) == 1 and not list((tmp_path / "corpora").iterdir())
+    store = ResultsStore(run)
+    store.claim()  # a run folder's next start cleans its own folders
+    assert not list((run / "bundles").iterdir())
+    store.release()
+    assert tmp_prefix("a").startswith(".a.tmp-")
