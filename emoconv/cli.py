@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import functools
 import json
+import signal
 import sys
 from pathlib import Path
 from typing import Any, Callable
@@ -22,6 +23,10 @@ def _friendly(fn: Callable[..., Any]) -> Callable[..., Any]:
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         from .errors import EmoconvError
 
+        def terminate(signum: int, frame: Any) -> None:  # SIGTERM stops as cleanly as Ctrl-C
+            raise KeyboardInterrupt
+
+        previous = signal.signal(signal.SIGTERM, terminate)
         try:
             return fn(*args, **kwargs)
         except EmoconvError as exc:
@@ -31,6 +36,8 @@ def _friendly(fn: Callable[..., Any]) -> Callable[..., Any]:
             click.echo("\nemoconv: interrupted; finished runs are saved. Run the same command again to resume.",
                        err=True)
             sys.exit(130)
+        finally:
+            signal.signal(signal.SIGTERM, previous)
 
     return wrapper
 

@@ -17,8 +17,9 @@
   :class:`~emoconv.errors.EmoconvError` stops the sweep with its one-line message.
 * **Records** are written by the worker through the store (atomic rename); a worker
   killed after writing is noticed (the record exists) and the run is not repeated.
-* **Ctrl-C** terminates the workers (they ignore SIGINT: the supervisor decides), keeps
-  every finished record and re-raises ``KeyboardInterrupt``.
+* **Ctrl-C** (and SIGTERM, which the CLI turns into the same) terminates the workers (they
+  ignore SIGINT: the supervisor decides), keeps every finished record and re-raises
+  ``KeyboardInterrupt``; a worker whose supervisor vanished stops without a traceback.
 
 Test hook: ``EMOCONV_FAULT_KILL`` (see :func:`emoconv.experiments.progress.fault_point`).
 """
@@ -26,8 +27,6 @@ Test hook: ``EMOCONV_FAULT_KILL`` (see :func:`emoconv.experiments.progress.fault
 from __future__ import annotations
 
 import contextlib
-import importlib
-import importlib.util
 import os
 import signal
 import time
@@ -37,15 +36,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterator, Sequence
 
+from .plugins import PLUGINS_ENV, import_plugins, plugin_list  # noqa: F401  (shared with the ray executor)
 from .progress import FAULT_ENV, RunProgress, describe_exit, error_from, fault_point  # noqa: F401
 
-PLUGINS_ENV = "EMOCONV_PLUGINS"
 THREAD_VARS = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS", "NUMEXPR_NUM_THREADS",
                "VECLIB_MAXIMUM_THREADS", "BLIS_NUM_THREADS")
-_IMPORTED: set[str] = set()
 
 
-# -- helpers shared with the ray executor -----------------------------------------------------
+
 
 def available_cores() -> list[int]:
     """CPU ids this process may run on."""
@@ -74,43 +72,6 @@ def core_shares(n_workers: int, cores: Sequence[int] | None = None) -> list[list
     return out
 
 
-def plugin_list(plugins: Sequence[str] | None = None) -> list[str]:
-    """``plugins`` plus those named in ``$EMOCONV_PLUGINS`` (``os.pathsep``-separated), de-duplicated."""
-    env = [p for p in os.environ.get(PLUGINS_ENV, "").split(os.pathsep) if p.strip()]
-    out: list[str] = []
-    for p in list(plugins or []) + env:
-        if p not in out:
-            out.append(p)
-    return out
-
-
-def import_plugins(plugins: Sequence[str]) -> None:
-    """Import modules (``pkg.mod``) or files (``path/to/x.py``) that register models, corpora, etc.
-
-    Workers start fresh interpreters, so registrations made by the user's own code must
-    be repeated there; every worker imports these before its first run.
-    """
-    from ..errors import ConfigError
-
-    for item in plugins:
-        if item in _IMPORTED:
-            continue
-        try:
-            if item.endswith(".py") or os.sep in item:
-                path = Path(item).expanduser().resolve()
-                spec = importlib.util.spec_from_file_location(f"emoconv_plugin_{path.stem}", path)
-                if spec is None or spec.loader is None:
-                    raise ImportError(f"no module at {path}")
-                module = importlib.util.module_from_spec(spec)
-                spec.loader.exec_module(module)
-            else:
-                importlib.import_module(item)
-        except Exception as exc:
-            raise ConfigError(f"plugin {item}: cannot be imported ({type(exc).__name__}: {exc}); "
-                              f"check --plugin / ${PLUGINS_ENV}") from None
-        _IMPORTED.add(item)
-
-
 # -- worker side ------------------------------------------------------------------------------
 
 def _worker_main(wid: int, share: list[int], conn: Any, recipe: Any, rundir: str, cache_dir: str | None,
@@ -126,7 +87,7 @@ def _worker_main(wid: int, share: list[int], conn: Any, recipe: Any, rundir: str
 
     torch.set_num_threads(max(1, threads))
     from ..errors import EmoconvError
-    from .runner import Workspace, execute_run
+    from .runner import Workspace
     from .store import ResultsStore
 
     try:
@@ -137,6 +98,17 @@ def _worker_main(wid: int, share: list[int], conn: Any, recipe: Any, rundir: str
     store = ResultsStore(rundir)
     ws = Workspace(recipe, Path(cache_dir) if cache_dir else None, progress=False)
     conn.send(("ready", os.getpid()))
+    try:
+        _serve(conn, recipe, ws, store)
+    except (BrokenPipeError, ConnectionResetError, EOFError):  # the supervisor is gone (SIGTERM, kill): stop quietly
+        return
+
+
+def _serve(conn: Any, recipe: Any, ws: Any, store: Any) -> None:
+    """The worker loop: take a run, execute it, report; ``None`` or a closed pipe ends it."""
+    from ..errors import EmoconvError
+    from .runner import execute_run
+
     while True:
         try:
             run = conn.recv()
