@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Any
 
 from . import mts_table1  # noqa: F401  (registers "mts_table1")
+from . import mts_probe  # noqa: F401  (registers "mts_study")
 from . import cldnn_tables  # noqa: F401  (registers "cldnn_study", "cldnn_table3/4/5")
 from . import mdcnn_tables  # noqa: F401  (registers "mdcnn_ablation", "mdcnn_spp")
 from . import cnn3d_tables  # noqa: F401  (registers "cnn3d_tables")

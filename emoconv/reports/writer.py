@@ -55,7 +55,7 @@ def _fmt(v: Any) -> str:
 
 #: The models (name prefixes) each paper layout reports; a run folder without any of them is refused.
 LAYOUT_MODELS: dict[str, tuple[str, ...]] = {
-    "mts_table1": ("mts.",), "mdcnn_ablation": ("mdcnn",), "mdcnn_spp": ("mdcnn",),
+    "mts_table1": ("mts.",), "mts_study": ("mts.",), "mdcnn_ablation": ("mdcnn",), "mdcnn_spp": ("mdcnn",),
     "cldnn_study": ("cldnn", "svm"), "cldnn_table3": ("cldnn", "svm"), "cldnn_table4": ("cldnn", "svm"),
     "cldnn_table5": ("cldnn", "svm"), "cnn3d_tables": ("cnn3d.",),
 }
