@@ -55,7 +55,7 @@ def remove_stale_temps(folder: str | os.PathLike[str], everything: bool = False)
         return removed
     for p in folder.iterdir():
         m = re.match(r"^\..+\.tmp-(\d+)-", p.name)
-        if m is None or (not everything and _pid_alive(int(m.group(1)))):
+        if m is None or (not everything and pid_alive(int(m.group(1)))):
             continue
         if p.is_dir() and not p.is_symlink():
             shutil.rmtree(p, ignore_errors=True)
@@ -65,7 +65,8 @@ def remove_stale_temps(folder: str | os.PathLike[str], everything: bool = False)
     return removed
 
 
-def _pid_alive(pid: int) -> bool:
+def pid_alive(pid: int) -> bool:
+    """Whether a process with this pid exists on this machine."""
     if pid == os.getpid():
         return True
     try:

@@ -178,13 +178,9 @@ def read_status(rundir: str | os.PathLike[str]) -> dict[str, Any] | None:
 
 
 def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
+    from ..fileio import pid_alive
+
+    return pid_alive(pid)
 
 
 def _duration(seconds: float | None) -> str:
