@@ -31,6 +31,35 @@ def default_rundir(recipe: Recipe) -> Path:
     return Path("runs") / name
 
 
+def length_warning(recipe: Recipe, corpus: str, utts: list[Any], ratio: float = 4.0) -> str | None:
+    """A line when ``input.length: pad`` would pad a corpus to an outlier: its longest utterance is over
+    ``ratio`` times the median (every input, and a fixed-size model, then grows to that length)."""
+    import numpy as np
+
+    from ..audio.io import audio_info
+
+    inputs = [recipe.input_for(corpus, m) for m in recipe.models] or [recipe.input]
+    if not any(i.length == "pad" and i.frames is None for i in inputs) or len(utts) < 3:
+        return None
+    durations = []
+    for u in utts:
+        try:
+            info = audio_info(u.path)
+        except Exception:  # unreadable files are reported when features are extracted
+            continue
+        durations.append((info.frames / max(info.samplerate, 1), str(u.path)))
+    if len(durations) < 3:
+        return None
+    median = float(np.median([d for d, _ in durations]))
+    longest, path = max(durations)
+    if median <= 0 or longest <= ratio * median:
+        return None
+    return (f"corpus {corpus}: the longest utterance ({longest:.1f} s, {path}) is {longest / median:.0f}x the "
+            f"median ({median:.1f} s); input.length: pad pads every utterance to it (up to input.max_frames), "
+            "which grows the inputs and any fixed-size model as much: set input.max_frames or input.frames, or "
+            "use input.length: segment")
+
+
 def run_sweep(recipe: Recipe, rundir: Path | None = None, executor: str = "local", progress: bool = True,
               append: bool = False, cache_dir: Path | None = None, workspace: Workspace | None = None,
               **options: Any) -> SweepResult:
@@ -43,6 +72,10 @@ def run_sweep(recipe: Recipe, rundir: Path | None = None, executor: str = "local
     execute = EXECUTORS.get(executor)
     ws = workspace or Workspace(recipe, cache_dir, progress=progress)
     planned = plan_runs(recipe, ws)  # corpora and folds are checked before anything is written
+    for corpus in recipe.corpora:
+        note = length_warning(recipe, corpus, ws.utterances(corpus))
+        if note:
+            print(f"emoconv: warning: {note}", file=sys.stderr)
     store.claim()  # ours or empty, and locked against a second writer
     store.bind_recipe(recipe.to_dict(), recipe_hash(recipe), allow_other=append)
     missing = [r for r in planned if not store.has(r.key)]

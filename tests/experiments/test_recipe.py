@@ -141,3 +141,27 @@ def test_binary_recipe_file_is_one_line(tmp_path):
     p.write_bytes(b"\x89PNG\r\n\x1a\n\x00\xff\xfe")
     with pytest.raises(ConfigError, match="not a text file"):
         load_recipe(p)
+
+
+def test_an_outlier_length_with_pad_input_is_warned_about(tmp_path):
+    import numpy as np
+    import soundfile as sf
+
+    from emoconv.experiments.sweep import length_warning
+
+    paths = []
+    for i, seconds in enumerate([1.0, 1.2, 0.9, 1.1, 20.0]):
+        p = tmp_path / f"u{i}.wav"
+        sf.write(p, np.zeros(int(seconds * 8000), dtype=np.float32), 8000)
+        paths.append(p)
+
+    class U:
+        def __init__(self, path):
+            self.path = path
+
+    recipe = build_recipe(BASE, ["corpora.emodb.skip=true"])
+    note = length_warning(recipe, "builtin", [U(p) for p in paths])
+    assert note and "20.0 s" in note and "u4.wav" in note and "input.max_frames" in note
+    assert length_warning(recipe, "builtin", [U(p) for p in paths[:4]]) is None
+    fixed = build_recipe(BASE, ["corpora.emodb.skip=true", "input.frames=100"])
+    assert length_warning(fixed, "builtin", [U(p) for p in paths]) is None
