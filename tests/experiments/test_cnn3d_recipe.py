@@ -29,7 +29,8 @@ TINY = [f"{SRC}.{s}.builtin={{n_speakers: 3, utterances_per_class: 1, min_durati
 
 def _pool_tree(sources: dict) -> dict:
     return {"name": "t", "corpora": {"pooled": {"name": "pool", "options": {"sources": sources}}},
-            "models": [{"name": "cnn3d.dnn"}], "protocol": {"kind": "multicorpus", "folds": 3}}
+            "features": {"kind": "volume"}, "models": [{"name": "cnn3d.dnn"}],
+            "protocol": {"kind": "multicorpus", "folds": 3}}
 
 
 @pytest.fixture(scope="module")
