@@ -45,8 +45,10 @@ def recipe_hash(recipe: Recipe) -> str:
     return stable_hash([recipe.to_dict(), __version__])
 
 
-def run_key(recipe: Recipe, corpus: str, model: ModelSpec, fold: int, seed: int) -> str:
-    """Hash of everything that affects one run's result."""
+def run_key(recipe: Recipe, corpus: str, model: ModelSpec, fold: int, seed: int,
+            corpus_fingerprint: str | None = None) -> str:
+    """Hash of everything that affects one run's result (``corpus_fingerprint``: the corpus's content,
+    :meth:`Workspace.fingerprint`)."""
     parts = {
         "corpus": to_dict(recipe.corpora[corpus]),
         "features": features_dict(recipe.features_for(model)),
@@ -59,6 +61,8 @@ def run_key(recipe: Recipe, corpus: str, model: ModelSpec, fold: int, seed: int)
         "fold": fold,
         "version": __version__,
     }
+    if corpus_fingerprint is not None:
+        parts["corpus_content"] = corpus_fingerprint
     from .augment import augment_for
 
     augment = augment_for(recipe, model)
@@ -79,7 +83,8 @@ def plan_runs(recipe: Recipe, ws: Workspace) -> list[RunSpec]:
                 label = variant_label(variant)
                 for fold in range(len(ws.folds(corpus, variant))):
                     for seed in recipe.seeds:
-                        runs.append(RunSpec(run_key(recipe, corpus, variant, fold, seed), corpus, variant,
+                        key = run_key(recipe, corpus, variant, fold, seed, ws.fingerprint(corpus)["hash"])
+                        runs.append(RunSpec(key, corpus, variant,
                                             label, fold, seed, order))
                 order += 1
     return runs

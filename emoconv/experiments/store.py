@@ -89,20 +89,34 @@ class ResultsStore:
             self._lock_fd = None
 
     # -- recipe identity -------------------------------------------------
-    def bind_recipe(self, recipe: dict[str, Any], recipe_hash: str, allow_other: bool = False) -> None:
-        """Record the recipe this folder holds; refuse a folder that holds another recipe's results."""
+    def bind_recipe(self, recipe: dict[str, Any], recipe_hash: str, allow_other: bool = False,
+                    corpora: dict[str, dict[str, Any]] | None = None) -> None:
+        """Record the recipe (and the corpora's fingerprints) this folder holds; refuse a folder that holds
+        another recipe's results, or results made on a corpus whose content has changed since."""
         path = self.root / "recipe.json"
+        old: Any = {}
         if path.exists():
             try:
                 old = json.loads(path.read_text())
-            except json.JSONDecodeError:
+            except (json.JSONDecodeError, UnicodeDecodeError):
                 old = {}
-            if old.get("hash") != recipe_hash and not allow_other and any(self.keys()):
+            old = old if isinstance(old, dict) else {}
+            has_results = any(self.keys())
+            if old.get("hash") != recipe_hash and not allow_other and has_results:
                 raise ConfigError(
                     f"{self.root}: holds results of a different recipe (hash {old.get('hash')} != {recipe_hash}); "
                     "choose another --out folder, or pass --append to keep both in one folder"
                 )
-        atomic_write_json(path, {"hash": recipe_hash, "recipe": recipe})
+            before = old.get("corpora") if isinstance(old.get("corpora"), dict) else {}
+            for name, fp in (corpora or {}).items():
+                prev = before.get(name)
+                if has_results and not allow_other and isinstance(prev, dict) and prev.get("hash") != fp["hash"]:
+                    raise ConfigError(
+                        f"{self.root}: corpus {name} has changed since these results were made "
+                        f"({prev.get('files')} -> {fp['files']} files, labels {', '.join(prev.get('labels', []))} -> "
+                        f"{', '.join(fp['labels'])}); choose another --out folder, or pass --append to keep both")
+        merged = {**(old.get("corpora") if isinstance(old.get("corpora"), dict) else {}), **(corpora or {})}
+        atomic_write_json(path, {"hash": recipe_hash, "recipe": recipe, "corpora": merged})
 
     # -- records ---------------------------------------------------------
     def path_of(self, key: str) -> Path:

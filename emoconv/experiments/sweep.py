@@ -77,7 +77,8 @@ def run_sweep(recipe: Recipe, rundir: Path | None = None, executor: str = "local
         if note:
             print(f"emoconv: warning: {note}", file=sys.stderr)
     store.claim()  # ours or empty, and locked against a second writer
-    store.bind_recipe(recipe.to_dict(), recipe_hash(recipe), allow_other=append)
+    store.bind_recipe(recipe.to_dict(), recipe_hash(recipe), allow_other=append,
+                      corpora={c: ws.fingerprint(c) for c in recipe.corpora})
     missing = [r for r in planned if not store.has(r.key)]
     skipped = len(planned) - len(missing)
     if skipped and progress:

@@ -23,6 +23,7 @@ class Workspace:
         self._utts: dict[str, list[Utterance]] = {}
         self._feats: dict[tuple[str, str], list[torch.Tensor]] = {}
         self._folds: dict[tuple[str, str], list[Any]] = {}
+        self._fingerprints: dict[str, dict[str, Any]] = {}
         from ..features import FeatureCache, default_cache_dir
 
         self.cache_dir = Path(cache_dir) if cache_dir else default_cache_dir()
@@ -41,6 +42,24 @@ class Workspace:
             f"corpus {spec.name!r} has no folder: pass corpora.{spec.name}.path=/path/to/{spec.name} "
             f"on the command line, or corpora.{spec.name}.skip=true to leave it out"
         )
+
+    def fingerprint(self, corpus: str) -> dict[str, Any]:
+        """What identifies the corpus's content: file count, label set and a hash of every utterance's id,
+        label, speaker, size and modification time (part of every run key: a changed corpus is new work)."""
+        if corpus not in self._fingerprints:
+            import os
+
+            utts = self.utterances(corpus)
+            rows = []
+            for u in utts:
+                try:
+                    st = os.stat(u.path)
+                    rows.append([u.uid, u.label, u.speaker, st.st_size, st.st_mtime_ns])
+                except OSError:  # reported when its features are extracted
+                    rows.append([u.uid, u.label, u.speaker, None, None])
+            self._fingerprints[corpus] = {"files": len(utts), "labels": sorted({u.label for u in utts}),
+                                          "hash": stable_hash(rows, length=16)}
+        return self._fingerprints[corpus]
 
     def utterances(self, corpus: str) -> list[Utterance]:
         if corpus not in self._utts:
