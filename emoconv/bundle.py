@@ -196,6 +196,17 @@ def load_bundle(path: str | Path) -> Bundle:
     if bad:
         raise BundleError(f"{weights_path}: non-finite values (NaN or inf) in {', '.join(bad[:3])}"
                           f"{' ...' if len(bad) > 3 else ''}; the model diverged or the file was damaged: retrain")
+    shape, frames, labels = meta.get("input_shape"), meta.get("frames"), meta.get("labels")
+    if not (isinstance(shape, list) and shape and all(isinstance(v, int) and not isinstance(v, bool) and v > 0
+                                                      for v in shape)):
+        raise BundleError(f"{meta_path}: input_shape must be a list of positive integers, got {shape!r}; "
+                          "re-export the bundle")
+    if frames is not None and not (isinstance(frames, int) and not isinstance(frames, bool) and frames > 0):
+        raise BundleError(f"{meta_path}: frames must be a positive integer or null, got {frames!r}; "
+                          "re-export the bundle")
+    if not (isinstance(labels, list) and len(labels) >= 2 and all(isinstance(v, str) for v in labels)):
+        raise BundleError(f"{meta_path}: labels must be a list of at least two names, got {labels!r}; "
+                          "re-export the bundle")
     try:
         features = parse_features(meta["features"], f"{meta_path}:features")
         input_cfg = from_dict(InputConfig, meta["input"], f"{meta_path}:input")

@@ -188,3 +188,44 @@ def test_a_paper_layout_refuses_runs_without_its_models(experiment, tmp_path):
     res = CliRunner().invoke(main, ["report", str(root / "run"), "--layout", "mts_table1", "--out",
                                     str(tmp_path / "rep2")])
     assert res.exit_code == 0, res.output
+
+
+@pytest.mark.parametrize("what", ["recipe_json", "status_list", "status_partial", "report_out_file"])
+def test_damaged_folder_files_are_one_line(experiment, tmp_path, what):
+    root, _, env = experiment
+    run = tmp_path / "run"
+    shutil.copytree(root / "run", run)
+    if what == "recipe_json":
+        (run / "recipe.json").write_text("{garbage")
+        res = CliRunner().invoke(main, ["report", str(run)], env=env)
+    elif what == "report_out_file":
+        (tmp_path / "file").write_text("x")
+        res = CliRunner().invoke(main, ["report", str(run), "--out", str(tmp_path / "file")], env=env)
+    else:
+        (run / "status.json").write_text("[1, 2]" if what == "status_list" else '{"state": "running"}')
+        res = CliRunner().invoke(main, ["status", str(run)], env=env)
+        if what == "status_list":
+            assert res.exit_code == 0 and "no sweep status" in res.output
+            return
+    assert res.exit_code == 2 and "Traceback" not in res.output and res.output.count("\n") == 1, res.output
+
+
+@pytest.mark.parametrize("field, value, message", [
+    ("input_shape", ["a", 2], "input_shape must be a list of positive integers"),
+    ("frames", 2.5, "frames must be a positive integer"),
+    ("labels", "anger", "labels must be a list"),
+])
+def test_bundle_metadata_of_the_wrong_type_is_one_line(experiment, tmp_path, field, value, message):
+    root, _, env = experiment
+    src = sorted((root / "run" / "bundles").iterdir())[0]
+    wav = next((root / "cache" / "builtin").rglob("*.wav"))
+    bad = tmp_path / "b"
+    shutil.copytree(src, bad)
+    meta = json.loads((bad / "bundle.json").read_text())
+    meta[field] = value
+    (bad / "bundle.json").write_text(json.dumps(meta))
+    res = CliRunner().invoke(main, ["predict", str(bad), str(wav)], env=env)
+    assert res.exit_code == 2 and message in res.output and "Traceback" not in res.output
+    (bad / "bundle.json").write_text("[1, 2, 3]")
+    res = CliRunner().invoke(main, ["predict", str(bad), str(wav)], env=env)
+    assert res.exit_code == 2 and "must be a JSON object" in res.output

@@ -172,9 +172,10 @@ def read_status(rundir: str | os.PathLike[str]) -> dict[str, Any] | None:
     """The status of the last sweep in ``rundir`` (None when there is none)."""
     path = Path(rundir) / STATUS_NAME
     try:
-        return json.loads(path.read_text())
-    except (FileNotFoundError, json.JSONDecodeError):
+        st = json.loads(path.read_text())
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError):
         return None
+    return st if isinstance(st, dict) else None
 
 
 def _alive(pid: int) -> bool:
@@ -194,6 +195,16 @@ def _duration(seconds: float | None) -> str:
 
 def describe_status(rundir: str | os.PathLike[str], now: float | None = None) -> str:
     """A few lines for ``emoconv status RUNDIR``: counts, time left, running and failed runs."""
+    try:
+        return _describe_status(rundir, now)
+    except (KeyError, TypeError, ValueError, AttributeError):
+        from ..errors import ConfigError
+
+        raise ConfigError(f"{Path(rundir) / STATUS_NAME}: damaged sweep status; it is rewritten by the next "
+                          "'emoconv run' into this folder") from None
+
+
+def _describe_status(rundir: str | os.PathLike[str], now: float | None = None) -> str:
     from .store import ResultsStore
 
     rundir = Path(rundir)

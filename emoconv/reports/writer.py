@@ -84,15 +84,23 @@ def write_report(rundir: str | Path, out: str | Path | None = None, layout: str 
     records = sorted(store.records(), key=lambda r: (r.get("variant_order", 0), r["corpus"], r["fold"], r["seed"]))
     if not records:
         raise ConfigError(f"{store.root}: no finished runs to report; run 'emoconv run RECIPE --out {store.root}'")
-    recipe_meta = {}
+    recipe_meta: Any = {}
     if (store.root / "recipe.json").is_file():
-        recipe_meta = json.loads((store.root / "recipe.json").read_text()).get("recipe", {})
+        try:
+            meta = json.loads((store.root / "recipe.json").read_text())
+            recipe_meta = meta.get("recipe", {}) if isinstance(meta, dict) else {}
+        except (json.JSONDecodeError, UnicodeDecodeError):
+            raise ConfigError(f"{store.root / 'recipe.json'}: damaged (not JSON); rerun the recipe with "
+                              f"'emoconv run RECIPE --out {store.root}' to rewrite it") from None
+    recipe_meta = recipe_meta if isinstance(recipe_meta, dict) else {}
     report_cfg = dict(recipe_meta.get("report") or {})
     report_cfg.update(options or {})
     name = layout or report_cfg.get("layout", "default")
     layout_fn = LAYOUTS.get(name)
     _check_layout_models(name, records, store.root)
     out_dir = Path(out) if out else store.root / "report"
+    if out_dir.exists() and not out_dir.is_dir():
+        raise ConfigError(f"{out_dir}: report --out must be a folder, but this is a file; choose another path")
     out_dir.mkdir(parents=True, exist_ok=True)
     report = layout_fn(records, report_cfg, out_dir)
     invalid = store.invalid_keys()
