@@ -212,16 +212,19 @@ def datasets_list() -> None:
 @click.argument("corpus")
 @click.argument("path", type=click.Path(path_type=Path))
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
-@click.option("--no-audio-check", is_flag=True, help="Skip reading each file's header.")
+@click.option("--no-audio-check", is_flag=True, help="Skip reading each file's header (and its samples).")
+@click.option("--headers-only", is_flag=True, help="Read headers only: do not decode the samples (faster; "
+              "silent, NaN and too-short files then go unnoticed).")
 @click.option("--option", "opts", multiple=True, help="Loader option key=value (e.g. merge_excited=true).")
 @_friendly
-def datasets_inspect(corpus: str, path: Path, as_json: bool, no_audio_check: bool, opts: tuple[str, ...]) -> None:
+def datasets_inspect(corpus: str, path: Path, as_json: bool, no_audio_check: bool, headers_only: bool,
+                     opts: tuple[str, ...]) -> None:
     """Count utterances per speaker and label in CORPUS at PATH and list every problem found."""
     from .corpora.inspect import inspect_corpus
     from .experiments.recipe import parse_overrides
 
     options = dict(parse_overrides(list(opts)))
-    rep = inspect_corpus(corpus, path, check_audio=not no_audio_check, **options)
+    rep = inspect_corpus(corpus, path, check_audio=not no_audio_check, check_content=not headers_only, **options)
     data = rep.to_dict()
     click.echo(json.dumps(data, indent=2) if as_json else rep.render())
     if not data.get("n_utterances", data.get("total", 0)):

@@ -18,7 +18,7 @@ import soxr
 from ..errors import AudioError, ConfigError
 
 #: Extensions the corpus scanners treat as audio.
-AUDIO_EXTENSIONS = frozenset({".wav", ".flac", ".ogg", ".aif", ".aiff", ".aifc", ".oga"})
+AUDIO_EXTENSIONS = frozenset({".wav", ".flac", ".ogg", ".aif", ".aiff", ".aifc", ".oga", ".mp3"})
 
 
 def load_audio(
@@ -58,6 +58,18 @@ def load_audio(
             "remove it or lower the minimum duration"
         )
     return wav
+
+
+def content_problem(path: str | os.PathLike[str], min_duration_s: float = 0.05) -> str | None:
+    """Why ``path`` cannot be used as speech (unreadable, empty, NaN/inf, all zeros, shorter than
+    ``min_duration_s``), decoded at its own rate; ``None`` when it is usable."""
+    try:
+        rate = int(audio_info(path).samplerate)
+        load_audio(path, rate, min_duration_s)
+    except (AudioError, ConfigError) as exc:
+        text, prefix = str(exc), f"{Path(path)}: "
+        return text[len(prefix):] if text.startswith(prefix) else text
+    return None
 
 
 def audio_info(path: str | os.PathLike[str]) -> sf._SoundFileInfo:

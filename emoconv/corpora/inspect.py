@@ -3,8 +3,9 @@
 ``inspect_corpus("savee", "/data/savee/ALL")`` scans the folder with the registered
 loader and summarises it; ``report.render()`` is the text that
 ``emoconv datasets inspect CORPUS PATH`` prints and ``report.to_dict()`` its
-``--json`` form. With ``check_audio`` every file's header is read (cheap: no samples
-are decoded), which finds unreadable or empty files and gives the total duration.
+``--json`` form. With ``check_audio`` every file's header is read, which finds unreadable
+or empty files and gives the total duration; with ``check_content`` (default) every file
+is decoded too, which finds silent, NaN and too-short files.
 """
 
 from __future__ import annotations
@@ -86,14 +87,28 @@ class InspectReport:
         return f"{head}: " + ", ".join(parts)
 
 
-def inspect_corpus(name: str, root: str | Path, check_audio: bool = True, **options: Any) -> InspectReport:
+def inspect_corpus(name: str, root: str | Path, check_audio: bool = True, check_content: bool = True,
+                   min_duration_s: float = 0.05, **options: Any) -> InspectReport:
     """Scan corpus ``name`` at ``root`` (loader ``options`` as for ``load_corpus``) and summarise it.
 
-    Raises CorpusError for a missing folder and ConfigError for unknown options; every
-    other problem is listed in the report.
+    With ``check_content`` (and ``check_audio``) every file is also decoded once, at its own rate, so that
+    silent (all-zero), NaN/inf and too-short (< ``min_duration_s``) files are listed as problems, all in one
+    pass, and left out of the counts. Raises CorpusError for a missing folder and ConfigError for unknown
+    options; every other problem is listed in the report.
     """
+    from ..audio.io import content_problem
+
     scan = scan_corpus(name, root, check_audio=check_audio, **options)
     utts = scan.utterances
+    if check_audio and check_content:
+        kept = []
+        for u in utts:
+            why = content_problem(u.path, min_duration_s)
+            if why is None:
+                kept.append(u)
+            else:
+                scan.problems.append(Problem(Path(u.path), why))
+        utts = kept
     label_order = {lab: i for i, lab in enumerate(SHARED_LABELS)}
     labels = sorted({u.label for u in utts}, key=lambda lab: (label_order.get(lab, len(label_order)), lab))
     per_speaker: dict[str, dict[str, int]] = {}

@@ -33,7 +33,8 @@ class CorpusSpec:
     ``builtin`` configures the generated corpus (loader ``builtin`` without a path);
     ``input`` / ``protocol`` override the recipe's input shaping / protocol for this
     corpus only (e.g. IEMOCAP cut into 4 s windows while the other corpora are
-    zero-padded; leave-one-session-out for IEMOCAP only).
+    zero-padded; leave-one-session-out for IEMOCAP only). ``skip_bad`` leaves out unusable audio
+    (silent, NaN, too short, unreadable) instead of stopping; the list is recorded in every result.
     """
 
     name: str
@@ -43,6 +44,7 @@ class CorpusSpec:
     builtin: dict[str, Any] = field(default_factory=dict)
     input: dict[str, Any] = field(default_factory=dict)
     protocol: dict[str, Any] = field(default_factory=dict)
+    skip_bad: bool = False
 
 
 @dataclass(frozen=True)

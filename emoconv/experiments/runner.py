@@ -260,6 +260,7 @@ def execute_run(recipe: Recipe, run: RunSpec, ws: Workspace, rundir: Path | None
         "params": params, "fold": run.fold, "seed": run.seed,
         "protocol": {"config": to_dict(recipe.protocol_for(run.corpus, run.model)), "fold": fold.describe()},
         "labels": labels, "n_utterances": len(utts), "input_shape": list(input_shape),
+        "skipped_files": list(ws.skipped.get(run.corpus, [])),
         "metrics": metrics, "y_true": y_true.tolist(), "y_pred": y_pred.tolist(),
         "utterances": [utts[i].uid for i in test_utts] if noisy_ids is None else noisy_ids,
         "val": _chosen_val(result) if result else {},

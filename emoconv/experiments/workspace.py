@@ -8,7 +8,7 @@ from typing import Any
 import torch
 
 from ..corpora import SHARED_LABELS, Utterance, load_corpus
-from ..errors import ConfigError
+from ..errors import AudioError, ConfigError
 from ..features.kinds import features_dict
 from ..fileio import stable_hash
 from .recipe import CorpusSpec, Recipe
@@ -24,6 +24,7 @@ class Workspace:
         self._feats: dict[tuple[str, str], list[torch.Tensor]] = {}
         self._folds: dict[tuple[str, str], list[Any]] = {}
         self._fingerprints: dict[str, dict[str, Any]] = {}
+        self.skipped: dict[str, list[str]] = {}  # corpus -> unusable files left out (corpora.NAME.skip_bad)
         from ..features import FeatureCache, default_cache_dir
 
         self.cache_dir = Path(cache_dir) if cache_dir else default_cache_dir()
@@ -68,8 +69,26 @@ class Workspace:
                 utts = self._pool(corpus, spec)
             else:
                 utts = load_corpus(spec.name, self.corpus_root(spec), labels=spec.labels, **spec.options)
-            self._utts[corpus] = sorted(utts, key=lambda u: str(u.path))
+            utts = sorted(utts, key=lambda u: str(u.path))
+            if spec.skip_bad:  # leave out unusable audio, and keep the list for the results
+                bad = self._bad_files(utts)
+                self.skipped[corpus] = [f"{p}: {why}" for p, why in bad]
+                gone = {p for p, _ in bad}
+                utts = [u for u in utts if str(u.path) not in gone]
+            self._utts[corpus] = utts
         return self._utts[corpus]
+
+    def _bad_files(self, utts: list[Utterance]) -> list[tuple[str, str]]:
+        """Every unusable file (silent, NaN, too short, unreadable), each decoded once at its own rate."""
+        from ..audio.io import content_problem
+
+        min_s = float(getattr(self.recipe.features, "min_duration_s", 0.05))
+        out = []
+        for u in utts:
+            why = content_problem(u.path, min_s)
+            if why is not None:
+                out.append((str(u.path), why))
+        return out
 
     def _pool(self, corpus: str, spec: CorpusSpec) -> list[Utterance]:
         from ..corpora.pool import load_pool
@@ -91,7 +110,18 @@ class Workspace:
         cfg = cfg if cfg is not None else self.recipe.features
         key = (corpus, stable_hash(features_dict(cfg)))
         if key not in self._feats:
-            self._feats[key] = extract_for(cfg, self.utterances(corpus), cache=self.cache, progress=self.progress)
+            try:
+                self._feats[key] = extract_for(cfg, self.utterances(corpus), cache=self.cache,
+                                               progress=self.progress)
+            except AudioError as first:  # list every bad file in one pass, not one per fix-and-rerun cycle
+                bad = self._bad_files(self.utterances(corpus))
+                if not bad:
+                    raise
+                listed = "; ".join(f"{p}: {why}" for p, why in bad[:5]) + (" ..." if len(bad) > 5 else "")
+                raise AudioError(
+                    f"corpus {corpus}: {len(bad)} unusable audio file(s): {listed}; remove them, or set "
+                    f"corpora.{corpus}.skip_bad=true to leave them out (the list is kept with the results); "
+                    f"'emoconv datasets inspect' lists them all") from first
         return self._feats[key]
 
     def folds(self, corpus: str, model: Any = None) -> list[Any]:
