@@ -165,7 +165,6 @@ def load_bundle(path: str | Path) -> Bundle:
     from safetensors import SafetensorError
     from safetensors.torch import load_file
 
-    from .features import Normalizer
     from .features.inputs import InputConfig
     from .features.kinds import parse_features
     from .models import build_model
@@ -207,6 +206,10 @@ def load_bundle(path: str | Path) -> Bundle:
     if not (isinstance(labels, list) and len(labels) >= 2 and all(isinstance(v, str) for v in labels)):
         raise BundleError(f"{meta_path}: labels must be a list of at least two names, got {labels!r}; "
                           "re-export the bundle")
+    if not isinstance(meta.get("model"), str) or not isinstance(meta.get("model_params"), dict):
+        raise BundleError(f"{meta_path}: model must be a name and model_params a mapping; re-export the bundle")
+    if meta.get("normalizer") is not None and not isinstance(meta["normalizer"], dict):
+        raise BundleError(f"{meta_path}: normalizer must be a mapping or null; re-export the bundle")
     try:
         features = parse_features(meta["features"], f"{meta_path}:features")
         input_cfg = from_dict(InputConfig, meta["input"], f"{meta_path}:input")
@@ -214,10 +217,22 @@ def load_bundle(path: str | Path) -> Bundle:
                             **meta["model_params"])
         state = {k[len("model."):]: v for k, v in tensors.items() if k.startswith("model.")}
         model.load_state_dict(state)
-    except (KeyError, RuntimeError, TypeError) as exc:
-        raise BundleError(f"{path}: bundle does not match its model ({str(exc).splitlines()[0]}); "
-                          "re-export the bundle") from None
+    except (KeyError, RuntimeError, TypeError, ValueError, EmoconvError) as exc:
+        why = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise BundleError(f"{path}: bundle does not match its model ({why}); re-export the bundle") from None
     model.eval()
+    try:
+        normalizer = _load_normalizer(meta, tensors)
+    except (KeyError, TypeError, ValueError, AttributeError, EmoconvError) as exc:
+        raise BundleError(f"{meta_path}: damaged normalizer ({type(exc).__name__}: {exc}); re-export the bundle") \
+            from None
+    return Bundle(path=path, meta=meta, model=model, features=features, input_cfg=input_cfg,
+                  normalizer=normalizer, labels=list(meta["labels"]))
+
+
+def _load_normalizer(meta: dict[str, Any], tensors: dict[str, Any]) -> Any:
+    from .features import Normalizer
+
     normalizer = None
     if meta.get("normalizer"):
         state_n: dict[str, Any] = {}
@@ -230,5 +245,4 @@ def load_bundle(path: str | Path) -> Bundle:
             if k.startswith("normalizer.") and k.count(".") == 1:
                 state_n[k[len("normalizer."):]] = v
         normalizer = Normalizer.from_state_dict(state_n)
-    return Bundle(path=path, meta=meta, model=model, features=features, input_cfg=input_cfg,
-                  normalizer=normalizer, labels=list(meta["labels"]))
+    return normalizer

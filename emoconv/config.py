@@ -58,7 +58,8 @@ def _check_sequences(cls: type, data: dict[str, Any], where: str) -> None:
     for key, value in data.items():
         tp = hints.get(key)
         origins = {typing.get_origin(tp)} | {typing.get_origin(a) for a in typing.get_args(tp)}
-        if tuple in origins and value is not None and not isinstance(value, (list, tuple)):
+        optional = type(None) in typing.get_args(tp)
+        if tuple in origins and not (value is None and optional) and not isinstance(value, (list, tuple)):
             raise ConfigError(f"{where}.{key}: expected a list, got {type(value).__name__} {value!r}; "
                               f"write it as [{value!r}]")
 
@@ -98,6 +99,8 @@ def from_dict(cls: type[C], data: Any, where: str = "config") -> C:
         raise ConfigError(f"{where}.{exc.field_path}: required setting is missing") from None
     except dacite.DaciteError as exc:
         raise ConfigError(f"{where}: {exc}") from None
+    except (TypeError, ValueError, OverflowError) as exc:  # a cast dacite could not make
+        raise ConfigError(f"{where}: a setting has the wrong type ({exc}); check the values") from None
 
 
 def to_dict(cfg: Any) -> dict[str, Any]:
