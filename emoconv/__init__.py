@@ -1,5 +1,5 @@
 """emoconv: speech emotion recognition with convolutional networks, in PyTorch."""
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
 
 __all__ = ["__version__"]

@@ -32,6 +32,8 @@ _STRATEGIES = ("kernel", "input", "auto")
 _MODES = ("shared", "reference")
 _PENALTY_KINDS = ("scale", "loss")
 _KERNEL_NORMS = ("none", "sum", "l2")
+#: The amplitude rule of shared-mode layers when none is given (docs/mts.md: the RAVDESS design study).
+DEFAULT_KERNEL_NORM = "sum"
 
 
 class MTSConv2d(nn.Conv2d):
@@ -45,10 +47,9 @@ class MTSConv2d(nn.Conv2d):
     * ``scale_freq``: also scale the kernel along frequency by the same factor (off, as in the paper).
     * ``strategy``: ``"kernel"`` (paper: stretch the kernel), ``"input"`` (for ``s > 1`` compress the
       input along time by ``1/s``, convolve with the original kernel, resample the output back and
-      multiply by ``s`` so the amplitude matches a kernel with ``s`` times as many taps: ``1/s`` of the
-      arithmetic), or ``"auto"`` (cheaper of the two per branch by a multiply-add count). ``"input"``
-      needs time stride 1, time dilation 1 and ``scale_freq=False``; ``"auto"`` falls back to
-      ``"kernel"`` otherwise.
+      scale it as ``kernel_norm`` says: ``1/s`` of the arithmetic), or ``"auto"`` (cheaper of the two per
+      branch by a multiply-add count). ``"input"`` needs time stride 1, time dilation 1 and
+      ``scale_freq=False``; ``"auto"`` falls back to ``"kernel"`` otherwise.
     * ``mode``: ``"shared"`` (default; true weight sharing) or ``"reference"``: the published code's
       training, kept as an ablation and equal to the published layer step for step. Each rescaled
       branch owns a trainable kernel copy (``ref_weights``: extra parameters) that is overwritten,
@@ -64,8 +65,10 @@ class MTSConv2d(nn.Conv2d):
       branch, more so for distant scales); ``"loss"`` leaves the
       forward alone and, in training, stores ``penalty * mean(relu(max_rescaled - unscaled))``, the
       mean margin by which rescaled branches beat the unscaled one, read by :meth:`penalty_loss`.
-    * ``kernel_norm``: amplitude of the stretched kernels: ``"none"`` (paper: a kernel with ``s`` times the
-      taps gives about ``s`` times the response), ``"sum"`` (scaled by the tap-count ratio) or ``"l2"``.
+    * ``kernel_norm``: amplitude of the stretched kernels: ``"sum"`` (default in shared mode: scaled by the
+      tap-count ratio, so every scale answers a constant input alike and the max compares matches),
+      ``"none"`` (the published code, and reference mode: ``s`` times the taps give about ``s`` times the
+      response) or ``"l2"`` (each kernel keeps its L2 norm). docs/mts.md has the measurements.
     * ``train_standard_infer_mts``: plain convolution while ``self.training``, MTS at eval.
     * ``concat_scale``: append one channel holding, at every point, ``ln(s)`` of the winning scale
       averaged over the output channels (exactly the winner's ``ln(s)`` when ``out_channels == 1``;
@@ -88,7 +91,7 @@ class MTSConv2d(nn.Conv2d):
                  scales: Sequence[float] = (0.5, 1.0, 2.0), scale_freq: bool = False,
                  strategy: str = "kernel", mode: str = "shared", penalty: float = 0.0,
                  penalty_kind: str = "scale", train_standard_infer_mts: bool = False,
-                 concat_scale: bool = False, kernel_norm: str = "none") -> None:
+                 concat_scale: bool = False, kernel_norm: str | None = None) -> None:
         super().__init__(in_channels, out_channels, kernel_size, stride, padding, dilation, groups, bias,
                          padding_mode, device, dtype)
         scales = tuple(float(s) for s in scales)
@@ -100,6 +103,8 @@ class MTSConv2d(nn.Conv2d):
         check(mode in _MODES, f"MTSConv2d.mode: {mode!r} is not one of {_MODES}")
         check(penalty_kind in _PENALTY_KINDS, f"MTSConv2d.penalty_kind: {penalty_kind!r} is not one of {_PENALTY_KINDS}")
         check(penalty >= 0 and math.isfinite(penalty), f"MTSConv2d.penalty: {penalty} must be >= 0")
+        if kernel_norm is None:  # the default: amplitude-normalised in shared mode; the published rule in reference mode
+            kernel_norm = DEFAULT_KERNEL_NORM if mode == "shared" else "none"
         check(kernel_norm in _KERNEL_NORMS, f"MTSConv2d.kernel_norm: {kernel_norm!r} is not one of {_KERNEL_NORMS}")
         check(kernel_norm == "none" or mode == "shared",
               "MTSConv2d.kernel_norm: amplitude normalisation needs mode='shared' (the published reference mode has none)")
@@ -170,7 +175,7 @@ class MTSConv2d(nn.Conv2d):
             extra += f", mode={self.mode!r}"
         if self.scale_freq:
             extra += ", scale_freq=True"
-        if self.kernel_norm != "none":
+        if self.kernel_norm != (DEFAULT_KERNEL_NORM if self.mode == "shared" else "none"):
             extra += f", kernel_norm={self.kernel_norm!r}"
         if self.penalty:
             extra += f", penalty={self.penalty}, penalty_kind={self.penalty_kind!r}"

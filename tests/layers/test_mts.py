@@ -61,18 +61,36 @@ def test_resample_kernel_lengths_and_identity():
     torch.testing.assert_close(resample_kernel(const, 2.0), torch.ones(1, 1, 20, 5))
 
 
+def _oracle_kernel(layer: MTSConv2d, s: float) -> torch.Tensor:
+    """The stretched kernel with the layer's amplitude rule, written out independently of the layer."""
+    w0 = layer.weight
+    w = resample_kernel(w0, s, s if layer.scale_freq else 1.0)
+    if layer.kernel_norm == "sum":  # times the tap-count ratio
+        w = w * (w0.shape[2] * w0.shape[3]) / (w.shape[2] * w.shape[3])
+    elif layer.kernel_norm == "l2":  # each output kernel keeps its L2 norm
+        w = w * (w0.flatten(1).norm(dim=1) / w.flatten(1).norm(dim=1)).view(-1, 1, 1, 1)
+    return w
+
+
+def test_default_amplitude_rule_is_sum_in_shared_mode_and_published_in_reference_mode():
+    assert MTSConv2d(1, 1, 3).kernel_norm == "sum"
+    assert MTSConv2d(1, 1, 3, mode="reference").kernel_norm == "none"
+    assert MTSConv2d(1, 1, 3, kernel_norm="none").kernel_norm == "none"
+
+
 def _manual_mts(layer: MTSConv2d, x: torch.Tensor) -> torch.Tensor:
     """Straightforward MTS forward (stack + max) used as the oracle."""
     y1 = F.conv2d(x, layer.weight, None, layer.stride, layer.padding)
-    maps = [y1 if s == 1 else F.interpolate(F.conv2d(x, resample_kernel(layer.weight, s), None, layer.stride,
+    maps = [y1 if s == 1 else F.interpolate(F.conv2d(x, _oracle_kernel(layer, s), None, layer.stride,
                                                      layer.padding), size=y1.shape[-2:], mode="bilinear",
                                             align_corners=False) for s in layer.scales]
     return torch.stack(maps).amax(0) + layer.bias.view(1, -1, 1, 1)
 
 
-def test_forward_and_gradient_match_oracle():
+@pytest.mark.parametrize("kernel_norm", ["none", "sum", "l2"])
+def test_forward_and_gradient_match_oracle(kernel_norm):
     torch.manual_seed(1)
-    layer = MTSConv2d(2, 3, (6, 3), scales=(0.5, 1, 2), padding=(2, 1))
+    layer = MTSConv2d(2, 3, (6, 3), scales=(0.5, 1, 2), padding=(2, 1), kernel_norm=kernel_norm)
     x = torch.randn(2, 2, 40, 9)
     out = layer(x)
     (g_layer,) = torch.autograd.grad((out * torch.cos(out)).sum(), layer.weight)
@@ -90,7 +108,7 @@ def test_stretched_branch_gradient_reaches_shared_weight():
     x = torch.rand(2, 1, 40, 8) + 0.5
     grads = {}
     for mode in ("shared", "reference"):
-        layer = MTSConv2d(1, 1, (4, 3), scales=(1, 2), mode=mode)
+        layer = MTSConv2d(1, 1, (4, 3), scales=(1, 2), mode=mode, kernel_norm="none")
         with torch.no_grad():
             layer.weight.fill_(0.1)
             layer.bias.zero_()
@@ -323,7 +341,7 @@ def _slow_reference(layer: MTSConv2d, x: torch.Tensor) -> torch.Tensor:
     pad = (0, 0) if layer.padding_mode != "zeros" else layer.padding
     conv = lambda w: F.conv2d(xp, w, None, layer.stride, pad, layer.dilation, layer.groups)  # noqa: E731
     y1 = conv(layer.weight)
-    maps = [y1] + [F.interpolate(conv(resample_kernel(layer.weight, s, s if layer.scale_freq else 1.0)),
+    maps = [y1] + [F.interpolate(conv(_oracle_kernel(layer, s)),
                                  size=y1.shape[-2:], mode="bilinear", align_corners=False)
                    for s in layer.scales if s != 1.0]
     return torch.stack(maps).max(0).values + layer.bias.view(1, -1, 1, 1)
@@ -338,9 +356,10 @@ _FUSED_CASES = [
 ]
 
 
+@pytest.mark.parametrize("kernel_norm", ["none", "sum"])
 @pytest.mark.parametrize("waste", [0.0, 3.0])  # 3.0: branches share grouped (zero-padded) conv calls
 @pytest.mark.parametrize("scales,kw", _FUSED_CASES)
-def test_fused_path_equals_slow_reference(scales, kw, waste, monkeypatch):
+def test_fused_path_equals_slow_reference(scales, kw, waste, kernel_norm, monkeypatch):
     """Outputs and the gradients of weight, bias and input agree with the stack+max graph within 1e-5."""
     import emoconv.layers.mts_fast as mts_fast
     monkeypatch.setattr(mts_fast, "GROUP_WASTE", waste)
@@ -349,7 +368,7 @@ def test_fused_path_equals_slow_reference(scales, kw, waste, monkeypatch):
     torch.manual_seed(11)
     kw = dict(kw)
     c_in = kw.pop("in_channels", 4)
-    layer = MTSConv2d(c_in, 6, (10, 5), scales=scales, **kw)
+    layer = MTSConv2d(c_in, 6, (10, 5), scales=scales, kernel_norm=kernel_norm, **kw)
     x = torch.randn(2, c_in, 50, 14, requires_grad=True)
     grads = []
     for fn in (layer, lambda t: _slow_reference(layer, t)):
@@ -360,8 +379,9 @@ def test_fused_path_equals_slow_reference(scales, kw, waste, monkeypatch):
         (out * g_out).sum().backward()
         grads.append((out.detach(), layer.weight.grad.clone(), layer.bias.grad.clone(), x.grad.clone()))
     assert calls  # the fused path ran
+    tol = 1e-5 if kernel_norm == "none" else 1e-4  # scaled kernels: float32 sums in another order
     for fast, slow in zip(*grads):
-        torch.testing.assert_close(fast, slow, rtol=1e-5, atol=1e-5)
+        torch.testing.assert_close(fast, slow, rtol=tol, atol=tol)
     with torch.no_grad():  # the inference branch (no winner index kept) gives the same values
         torch.testing.assert_close(layer(x), grads[1][0], rtol=1e-5, atol=1e-5)
 
