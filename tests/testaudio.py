@@ -12,3 +12,16 @@ def tone(seconds: float = 0.5, sr: int = 16_000, freq: float = 220.0, seed: int 
     x = sum(np.sin(2 * np.pi * freq * k * t) / k for k in range(1, 6))
     x = 0.3 * x / np.max(np.abs(x)) + 0.01 * rng.standard_normal(t.shape)
     return x.astype(np.float32)
+
+
+def write_wav(path, seconds: float = 0.1, sr: int = 8_000, channels: int = 1):
+    """A short 16-bit tone file at ``path`` (parent folders created); returns the path."""
+    from pathlib import Path
+
+    import soundfile as sf
+
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    data = tone(seconds, sr)
+    sf.write(str(path), data if channels == 1 else np.stack([data, data], axis=1), sr, subtype="PCM_16")
+    return path

@@ -6,20 +6,12 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
-import soundfile as sf
-from testaudio import tone
+from testaudio import write_wav as wav
 
 from emoconv.corpora import load_corpus
 from emoconv.corpora.emovo import EMOVO_EMOTIONS, parse_emovo_name, scan_emovo
 from emoconv.corpora.inspect import inspect_corpus
 from emoconv.errors import CorpusError
-
-
-def wav(path: Path, seconds: float = 0.1, sr: int = 8_000, channels: int = 1) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    data = tone(seconds, sr)
-    sf.write(str(path), data if channels == 1 else [[v, v] for v in data], sr, subtype="PCM_16")
-    return path
 
 
 def test_parse_name():

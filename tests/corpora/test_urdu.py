@@ -6,19 +6,12 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
-import soundfile as sf
-from testaudio import tone
+from testaudio import write_wav as wav
 
 from emoconv.corpora import load_corpus
 from emoconv.corpora.inspect import inspect_corpus
 from emoconv.corpora.urdu import parse_urdu_name, scan_urdu
 from emoconv.errors import CorpusError
-
-
-def wav(path: Path, seconds: float = 0.1, sr: int = 8_000) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    sf.write(str(path), tone(seconds, sr), sr, subtype="PCM_16")
-    return path
 
 
 def test_parse_name():
