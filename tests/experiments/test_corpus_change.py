@@ -4,7 +4,6 @@ content is refused with one line instead of mixing records."""
 from __future__ import annotations
 
 import numpy as np
-import pytest
 import soundfile as sf
 import yaml
 from click.testing import CliRunner
