@@ -27,7 +27,7 @@ import time
 from pathlib import Path
 from typing import Any, Sequence
 
-from ..fileio import atomic_write_json
+from ..fileio import atomic_write_json, pid_alive
 
 STATUS_NAME = "status.json"
 FAULT_ENV = "EMOCONV_FAULT_KILL"
@@ -178,12 +178,6 @@ def read_status(rundir: str | os.PathLike[str]) -> dict[str, Any] | None:
     return st if isinstance(st, dict) else None
 
 
-def _alive(pid: int) -> bool:
-    from ..fileio import pid_alive
-
-    return pid_alive(pid)
-
-
 def _duration(seconds: float | None) -> str:
     if seconds is None:
         return "unknown"
@@ -218,7 +212,7 @@ def _describe_status(rundir: str | os.PathLike[str], now: float | None = None) -
         lines.append(f"{rundir}: no sweep status (status.json) here")
     else:
         state = st.get("state", "?")
-        dead = state == "running" and st.get("host") == socket.gethostname() and not _alive(int(st.get("pid", 0)))
+        dead = state == "running" and st.get("host") == socket.gethostname() and not pid_alive(int(st.get("pid", 0)))
         if dead:
             state = "ended without finishing (its process is gone); run the same command again to resume"
         started = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(st.get("started_at", now)))

@@ -141,9 +141,20 @@ class ResultsStore:
             for p in sorted(self.results_dir.glob("*.json")):
                 yield p.stem
 
+    def scan(self) -> tuple[list[dict[str, Any]], list[str]]:
+        """Every record file read once: ``(valid records, keys of the files that do not parse or validate)``."""
+        records, invalid = [], []
+        for key in self.keys():
+            rec = self.read(key)
+            if rec is None:
+                invalid.append(key)
+            else:
+                records.append(rec)
+        return records, invalid
+
     def invalid_keys(self) -> list[str]:
         """Keys whose record file does not parse or validate."""
-        return [k for k in self.keys() if self.read(k) is None]
+        return self.scan()[1]
 
     def write(self, record: dict[str, Any]) -> Path:
         """Write one run's record atomically and clear any failure note of the same key."""
@@ -166,12 +177,7 @@ class ResultsStore:
 
     def records(self) -> list[dict[str, Any]]:
         """All valid result records (see :meth:`invalid_keys` for the others)."""
-        out = []
-        for key in self.keys():
-            rec = self.read(key)
-            if rec is not None:
-                out.append(rec)
-        return out
+        return self.scan()[0]
 
     def rebuild_index(self) -> Path:
         """Regenerate index.csv from the records."""

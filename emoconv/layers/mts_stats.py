@@ -120,9 +120,8 @@ def branch_gradients(layer: MTSConv2d, x: torch.Tensor, g_out: torch.Tensor
     w = layer.weight.detach().clone().requires_grad_(True)
     with torch.enable_grad():
         maps = layer.branch_maps(x, w)
-        ranked = [layer.scales.index(1.0)] + [i for i in range(len(maps)) if layer.scales[i] != 1.0]
-        stacked = torch.stack([maps[i].detach() for i in ranked])  # unscaled first: it wins ties
-        win = torch.tensor(ranked, device=stacked.device)[stacked.argmax(0)]
+        stacked = torch.stack([maps[i].detach() for i in layer._order])  # unscaled first: it wins ties
+        win = torch.tensor(layer._order, device=stacked.device)[stacked.argmax(0)]
         vecs = []
         for i, m in enumerate(maps):
             (gw,) = torch.autograd.grad((m * g_out * (win == i).to(m.dtype)).sum(), w, retain_graph=True,

@@ -81,7 +81,8 @@ def write_report(rundir: str | Path, out: str | Path | None = None, layout: str 
     store = ResultsStore(rundir)
     if not store.root.is_dir():
         raise ConfigError(f"{store.root}: experiment folder not found; pass the folder 'emoconv run' wrote")
-    records = sorted(store.records(), key=lambda r: (r.get("variant_order", 0), r["corpus"], r["fold"], r["seed"]))
+    found, invalid = store.scan()
+    records = sorted(found, key=lambda r: (r.get("variant_order", 0), r["corpus"], r["fold"], r["seed"]))
     if not records:
         raise ConfigError(f"{store.root}: no finished runs to report; run 'emoconv run RECIPE --out {store.root}'")
     recipe_meta: Any = {}
@@ -103,7 +104,6 @@ def write_report(rundir: str | Path, out: str | Path | None = None, layout: str 
         raise ConfigError(f"{out_dir}: report --out must be a folder, but this is a file; choose another path")
     out_dir.mkdir(parents=True, exist_ok=True)
     report = layout_fn(records, report_cfg, out_dir)
-    invalid = store.invalid_keys()
     if invalid:
         report.text.append(f"\n**{len(invalid)} result file(s) unreadable and not counted** "
                            f"({', '.join(invalid[:3])}{', ...' if len(invalid) > 3 else ''}); rerun the same "

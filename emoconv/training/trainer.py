@@ -189,11 +189,13 @@ def _probe(model: nn.Module, val: Examples, record: dict[str, Any], device: str)
     """Store :func:`~emoconv.layers.mts_stats.probe_mts` of the first validation batch in ``record``."""
     from ..layers.mts_stats import probe_mts
 
-    for x, lens, y, _ in iterate_batches(val, 32, _is_variable(model), False, None):
-        report = probe_mts(model, x.to(device), y.to(device), None if lens is None else lens.to(device))
-        if report:
-            record["mts"] = report
+    batch = next(iterate_batches(val, 32, _is_variable(model), False, None), None)
+    if batch is None:
         return
+    x, lens, y, _ = batch
+    report = probe_mts(model, x.to(device), y.to(device), None if lens is None else lens.to(device))
+    if report:
+        record["mts"] = report
 
 
 def train_one(
