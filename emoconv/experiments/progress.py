@@ -274,7 +274,7 @@ def fault_point(key: str, point: str, epoch: int | None = None) -> None:
     ``EMOCONV_FAULT_KILL="p=0.5,seed=3,dir=/tmp/marks[,at=any|epoch|written][,max=3]"``: a run
     is chosen with probability ``p`` (seeded by ``seed`` and its key) and killed on its first
     attempt at a random epoch (1-3) or right after its record was written; the marker file
-    ``dir/<key>`` keeps its retry alive, and ``max`` caps the kills of the whole sweep (slot
+    ``dir/<key>`` (holding the kill point) keeps its retry alive, and ``max`` caps the kills of the whole sweep (slot
     files in ``dir``). Used by the fault-injection tests of the processes and ray executors.
     """
     spec = os.environ.get(FAULT_ENV)
@@ -295,7 +295,7 @@ def fault_point(key: str, point: str, epoch: int | None = None) -> None:
         return
     if "max" in opts and not any(_claim(marks / f".slot-{i}") for i in range(int(opts["max"]))):
         return  # the sweep's kill budget is spent
-    (marks / key).touch()
+    (marks / key).write_text(where)  # tests read where each run was killed
     os.kill(os.getpid(), signal.SIGKILL)
 
 

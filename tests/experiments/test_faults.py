@@ -51,7 +51,10 @@ def test_random_kills_are_retried_and_lose_nothing(env, tmp_path, monkeypatch):
     assert_complete_and_equal(tmp_path / "run", env["reference"])
     status = read_status(tmp_path / "run")
     assert status["state"] == "finished" and status["done"] == 24 and status["failed"] == 0
-    assert 0 < status["retries"] <= len(killed)  # kills after the record was written need no retry
+    # which runs the kill budget lands on depends on scheduling; a kill after the record was written
+    # needs no retry, one mid-training exactly one
+    mid_training = sum((marks / k).read_text() == "epoch" for k in killed)
+    assert status["retries"] == mid_training
     again = run_sweep(env["recipe"], tmp_path / "run", executor="processes", progress=False, workers=2,
                       cache_dir=env["cache"])
     assert again.skipped == 24 and again.outcome.done == [] and not again.outcome.failed
