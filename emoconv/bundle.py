@@ -28,6 +28,7 @@ from . import __version__
 from .config import from_dict, to_dict
 from .features.kinds import features_dict
 from .errors import BundleError, EmoconvError
+from .faults import fault_point
 from .fileio import remove_stale_temps, tmp_prefix
 
 FORMAT = "emoconv-bundle"
@@ -70,6 +71,7 @@ def save_bundle(path: str | Path, *, model: nn.Module, model_name: str, model_pa
     tmp = Path(tempfile.mkdtemp(prefix=tmp_prefix(path.name), dir=path.parent))
     try:
         save_file(tensors, str(tmp / "weights.safetensors"))
+        fault_point(path.name, "bundle")  # test hook (emoconv.faults): a kill with the bundle half written
         (tmp / "bundle.json").write_text(json.dumps(meta, indent=2, sort_keys=True, default=_json_default))
         if path.exists():
             old = path.with_name(f".{path.name}.old.{os.getpid()}")

@@ -30,6 +30,7 @@ import soundfile as sf
 from ..audio.synth import EMOTION_STYLES, make_speakers, synthesize_utterance
 from ..config import check, config_hash, to_dict
 from ..errors import ConfigError
+from ..faults import fault_point
 from ..fileio import atomic_write_json, atomic_write_text, remove_stale_temps, tmp_prefix
 from .base import CORPORA, FOUR_CLASSES, SHARED_LABELS, Scan
 
@@ -152,6 +153,7 @@ def generate_builtin(
     tmp = Path(tempfile.mkdtemp(prefix=tmp_prefix(root.name), dir=root.parent))
     try:
         _write_corpus(tmp, cfg, progress)
+        fault_point(root.name, "corpus")  # test hook (emoconv.faults): a kill with the corpus half made
         atomic_write_json(tmp / STAMP_NAME, {"config_hash": want, "config": to_dict(cfg)})
         if root.is_dir() and not any(root.iterdir()):
             root.rmdir()

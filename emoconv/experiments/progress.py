@@ -19,7 +19,6 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import random
 import signal
 import socket
 import sys
@@ -27,10 +26,10 @@ import time
 from pathlib import Path
 from typing import Any, Sequence
 
+from ..faults import FAULT_ENV, fault_point
 from ..fileio import atomic_write_json, pid_alive
 
 STATUS_NAME = "status.json"
-FAULT_ENV = "EMOCONV_FAULT_KILL"
 STATUS_VERSION = 1
 
 
@@ -266,45 +265,6 @@ def error_from(name: str, message: str) -> Exception:
     if not (isinstance(cls, type) and issubclass(cls, errors.EmoconvError)):
         cls = errors.EmoconvError
     return cls(message)
-
-
-def fault_point(key: str, point: str, epoch: int | None = None) -> None:
-    """Test hook: SIGKILL this process at ``point`` when ``$EMOCONV_FAULT_KILL`` says so.
-
-    ``EMOCONV_FAULT_KILL="p=0.5,seed=3,dir=/tmp/marks[,at=any|epoch|written][,max=3]"``: a run
-    is chosen with probability ``p`` (seeded by ``seed`` and its key) and killed on its first
-    attempt at a random epoch (1-3) or right after its record was written; the marker file
-    ``dir/<key>`` (holding the kill point) keeps its retry alive, and ``max`` caps the kills of the whole sweep (slot
-    files in ``dir``). Used by the fault-injection tests of the processes and ray executors.
-    """
-    spec = os.environ.get(FAULT_ENV)
-    if not spec:
-        return
-    opts = dict(part.split("=", 1) for part in spec.split(",") if "=" in part)
-    rng = random.Random(f"{opts.get('seed', '0')}:{key}")
-    if rng.random() >= float(opts.get("p", "0.5")):
-        return
-    kill_epoch = rng.randint(1, 3)
-    at = opts.get("at", "any")
-    where = rng.choice(["epoch", "written"]) if at == "any" else at
-    if where != point or (point == "epoch" and epoch != kill_epoch):
-        return
-    marks = Path(opts.get("dir", "."))
-    marks.mkdir(parents=True, exist_ok=True)
-    if (marks / key).exists():  # killed once already: let the retry live
-        return
-    if "max" in opts and not any(_claim(marks / f".slot-{i}") for i in range(int(opts["max"]))):
-        return  # the sweep's kill budget is spent
-    (marks / key).write_text(where)  # tests read where each run was killed
-    os.kill(os.getpid(), signal.SIGKILL)
-
-
-def _claim(path: Path) -> bool:
-    try:
-        os.close(os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY))
-    except FileExistsError:
-        return False
-    return True
 
 
 class RunProgress:
