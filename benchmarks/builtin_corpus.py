@@ -24,6 +24,8 @@ from scipy import signal
 
 from emoconv.corpora.builtin import BuiltinConfig, generate_builtin
 
+from _figures import Figures, add_json_flag  # benchmarks/_figures.py (run as python benchmarks/X.py)
+
 BUDGET_S = 20.0
 
 
@@ -63,7 +65,9 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true", help="4 speakers x 4 classes x 6 utterances, one seed")
     ap.add_argument("--seeds", type=int, nargs="+", default=None)
+    add_json_flag(ap)
     args = ap.parse_args()
+    fig = Figures("builtin_corpus", args)
     seeds = args.seeds or ([0] if args.quick else [0, 1, 2])
     for seed in seeds:
         cfg = BuiltinConfig(seed=seed) if not args.quick else BuiltinConfig(
@@ -82,9 +86,14 @@ def main() -> None:
               f"(cpu/budget {cpu / BUDGET_S:.2f}), real-time factor {cpu / audio_s:.4f}")
         print(f"  LOSO logistic regression on log-mel mean+std: UA {ua:.3f} "
               f"(chance {1 / len(cfg.classes):.3f}, ratio {ua * len(cfg.classes):.2f}x chance)")
+        fig.add(f"seed{seed}_generation_cpu_over_budget", cpu / BUDGET_S, 1.0, "<=")
+        fig.add(f"seed{seed}_real_time_factor", cpu / audio_s)
+        fig.add(f"seed{seed}_loso_ua", ua)
+        fig.add(f"seed{seed}_ua_over_chance", ua * len(cfg.classes))
         print("  confusion (rows true, cols predicted; " + ", ".join(np.unique(labels)) + "):")
         for row in cm:
             print("   ", " ".join(f"{v:4d}" for v in row))
+    fig.emit(args.json)
 
 
 if __name__ == "__main__":

@@ -30,6 +30,8 @@ from emoconv.features import splice  # noqa: E402
 from emoconv.models import build_model  # noqa: E402
 from emoconv.models.cldnn import splice_batch  # noqa: E402
 
+from _figures import Figures, add_json_flag  # benchmarks/_figures.py (run as python benchmarks/X.py)
+
 MODELS = [("LDNN (MFCCs)", "none", 13), ("T-CLDNN (MFCCs)", "T", 13), ("FST-CLDNN (MFCCs)", "FST", 13),
           ("LDNN (log-Mels)", "none", 40), ("T-CLDNN (log-Mels)", "T", 40), ("S-CLDNN (log-Mels)", "S", 40),
           ("ST-CLDNN (log-Mels)", "ST", 40), ("FST-CLDNN (log-Mels)", "FST", 40)]
@@ -44,7 +46,7 @@ def corpus_lengths(hours: float, seed: int = 0) -> list[int]:
     return out
 
 
-def splice_memory(lengths: list[int], n_bins: int = 40) -> None:
+def splice_memory(fig: Figures, lengths: list[int], n_bins: int = 40) -> None:
     feats = [torch.randn(t, n_bins) for t in lengths]
     feat_bytes = sum(f.numel() * 4 for f in feats)
     views = [splice(f, 10, 5) for f in feats]
@@ -66,9 +68,12 @@ def splice_memory(lengths: list[int], n_bins: int = 40) -> None:
     print(f"strided-view splice (allocated)  {view_bytes * mb:9.1f} MiB   ({view_bytes / feat_bytes:.2f}x the features)")
     print(f"copying splice (would allocate)  {copy_bytes * mb:9.1f} MiB   ({copy_bytes / view_bytes:.1f}x the views)")
     print(f"in-model gather, largest batch   {batch_peak * mb:9.1f} MiB   (batch of 10, freed after the step)")
+    fig.add("splice_view_over_features", view_bytes / feat_bytes)
+    fig.add("splice_copy_over_view", copy_bytes / view_bytes)
+    fig.add("splice_batch_peak_mib", batch_peak * mb)
 
 
-def epoch_times(lengths: list[int], batches: int, full: bool, names: list[str], seed: int = 0) -> None:
+def epoch_times(fig: Figures, lengths: list[int], batches: int, full: bool, names: list[str], seed: int = 0) -> None:
     rng = np.random.default_rng(seed)
     order = np.argsort(lengths, kind="stable")
     all_batches = [order[s:s + 10] for s in range(0, len(order), 10)]
@@ -108,9 +113,13 @@ def epoch_times(lengths: list[int], batches: int, full: bool, names: list[str], 
         ratio = f"{epoch / ldnn[n_bins]:.2f}x" if n_bins in ldnn else "-"
         params = sum(p.numel() for p in model.parameters())
         print(f"{label:24s} {params:10d} {spent / len(chosen):9.3f} {epoch:9.1f} {ratio:>8s}", flush=True)
+        tag = "".join(c if c.isalnum() else "_" for c in label.lower()).strip("_")
+        fig.add(f"epoch_s_{tag}", epoch)
+        if n_bins in ldnn and conv != "none":
+            fig.add(f"epoch_ratio_vs_ldnn_{tag}", epoch / ldnn[n_bins])
 
 
-def opensmile_rate(n_files: int, feature_set: str) -> None:
+def opensmile_rate(fig: Figures, n_files: int, feature_set: str) -> None:
     import soundfile as sf
 
     from emoconv.features.functionals import FunctionalsCache, FunctionalsConfig, extract_functionals
@@ -139,6 +148,8 @@ def opensmile_rate(n_files: int, feature_set: str) -> None:
     print(f"\n== openSMILE {feature_set} functionals: {n_files} files of 2.78 s (16 kHz WAV) ==")
     for name, rate in rows:
         print(f"{name:28s} {rate:9.1f} files/s   ({rate / rows[0][1]:.1f}x cold 1 thread)")
+        tag = "".join(c if c.isalnum() else "_" for c in name.lower()).strip("_")
+        fig.add(f"opensmile_{feature_set.lower()}_files_per_s_{tag}", rate)
 
 
 def main() -> None:
@@ -152,7 +163,9 @@ def main() -> None:
     ap.add_argument("--models", nargs="*", default=[], help="labels or conv kinds to run (default: all eight)")
     ap.add_argument("--opensmile-files", type=int, default=None)
     ap.add_argument("--feature-sets", nargs="*", default=["IS09", "ComParE"])
+    add_json_flag(ap)
     args = ap.parse_args()
+    fig = Figures("cldnn_speed", args)
     hours = args.hours if args.hours is not None else (0.05 if args.quick else 1.0)
     batches = args.batches if args.batches is not None else (2 if args.quick else 6)
     n_files = args.opensmile_files if args.opensmile_files is not None else (20 if args.quick else 100)
@@ -160,10 +173,11 @@ def main() -> None:
     print(f"torch {torch.__version__}, {args.threads} threads, load average {os.getloadavg()[0]:.1f} "
           f"on {os.cpu_count()} cores")
     lengths = corpus_lengths(hours)
-    splice_memory(lengths)
-    epoch_times(lengths, batches, args.full, args.models)
+    splice_memory(fig, lengths)
+    epoch_times(fig, lengths, batches, args.full, args.models)
     for fs in args.feature_sets:
-        opensmile_rate(n_files, fs)
+        opensmile_rate(fig, n_files, fs)
+    fig.emit(args.json)
 
 
 if __name__ == "__main__":

@@ -32,6 +32,8 @@ from emoconv.models import build_model  # noqa: E402
 from emoconv.models.baselines3d import PAPER_TABLE4_K, table4_models  # noqa: E402
 from emoconv.models.cnn3d import count_parameters  # noqa: E402
 
+from _figures import Figures, add_json_flag  # benchmarks/_figures.py (run as python benchmarks/X.py)
+
 SHAPES = {"lld": (32,), "waveform": (1, 32000), "volume": (1, 10, 10, 256)}
 EPOCH_MODELS = [  # (label, registry name, feature, params)
     ("3D-CNN-DNN 3x(2x2x128)", "cnn3d.dnn", "volume", {"kernel": (2, 2, 128)}),
@@ -98,7 +100,9 @@ def main() -> None:
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--device", default="cpu", help="cpu (the issue's setting) or cuda")
     ap.add_argument("--cnn1d-segments", type=int, default=None, help="segments timed for the 1D-CNN-LSTM")
+    add_json_flag(ap)
     args = ap.parse_args()
+    fig = Figures("cnn3d_speed", args)
     minutes = args.minutes or (5.0 if args.quick else 60.0)
     n_seg = int(round(minutes * 60 / 2))
     cnn1d = args.cnn1d_segments or (4 if args.quick else 16)
@@ -110,6 +114,7 @@ def main() -> None:
         m = build_model(row["name"], 4, SHAPES[row["feature"]], **row["params"])
         n, paper = count_parameters(m), PAPER_TABLE4_K[row["key"]] * 1000
         print(f"{row['key']:38s} {n:>10,d} {paper:>8,.0f} {n / paper:>10.3f}")
+        fig.add(f"params_over_paper_{_tag(row['key'])}", n / paper)
     m = build_model("cnn3d.base.dnn_elm", 4, (32,), context=1)
     print(f"{'cnn3d.base.dnn_elm (context=1)':38s} {count_parameters(m):>10,d} {141000:>8,d} "
           f"{count_parameters(m) / 141000:>10.3f}")
@@ -126,6 +131,8 @@ def main() -> None:
         note = " (extrap.)" if r["extrapolated"] else ""
         print(f"{label:28s} {r['params']:>10,d} {r['seconds']:>10.1f} {r['peak_mb']:>12.0f} "
               f"{r['growth_mb']:>10.0f} {r['gpu_mb']:>12.0f}{note}", flush=True)
+        fig.add(f"epoch_s_{_tag(label)}", r["seconds"])
+        fig.add(f"peak_rss_mb_{_tag(label)}", r["peak_mb"])
 
     print("\n== Segment extraction throughput (generated audio, in memory) ==")
     from emoconv.features.lld import lld_of_signal
@@ -144,6 +151,7 @@ def main() -> None:
         dt = time.perf_counter() - t0
         print(f"volumes ({mode:5s}): {audio_s:8.0f} s of audio -> {sum(len(v) for v in vols):5d} volumes in "
               f"{dt:6.2f} s = {audio_s / dt:8.0f} x real time")
+        fig.add(f"volumes_{mode}_x_real_time", audio_s / dt)
     sub = waves[: max(5, n_utt // 10)]
     sub_s = sum(len(w) for w in sub) / 16000
     t0 = time.perf_counter()
@@ -151,6 +159,12 @@ def main() -> None:
         lld_of_signal(w)
     dt = time.perf_counter() - t0
     print(f"IS09 LLDs (openSMILE): {sub_s:8.0f} s of audio in {dt:6.2f} s = {sub_s / dt:8.0f} x real time")
+    fig.add("is09_lld_x_real_time", sub_s / dt)
+    fig.emit(args.json)
+
+
+def _tag(label: str) -> str:
+    return "".join(c if c.isalnum() else "_" for c in label.lower()).strip("_")
 
 
 if __name__ == "__main__":

@@ -24,6 +24,8 @@ import torch
 
 from emoconv.features import FeatureCache, FeatureConfig, extract_features
 
+from _figures import Figures, add_json_flag  # benchmarks/_figures.py (run as python benchmarks/X.py)
+
 
 def make_corpus(root: Path, n: int, sr: int, seed: int = 0) -> list[Path]:
     rng = np.random.default_rng(seed)
@@ -61,7 +63,9 @@ def main() -> None:
     ap.add_argument("--quick", action="store_true", help="20 files, 16 kHz only")
     ap.add_argument("--n", type=int, default=None, help="files per corpus (default 100)")
     ap.add_argument("--threads", type=int, default=2, help="torch threads")
+    add_json_flag(ap)
     args = ap.parse_args()
+    fig = Figures("feature_cache", args)
     torch.set_num_threads(args.threads)
     n = args.n or (20 if args.quick else 100)
     rates = [16000] if args.quick else [16000, 48000]
@@ -73,6 +77,10 @@ def main() -> None:
             print(f"{sr // 1000} kHz files: first run {first * 1000:8.1f} ms (load+compute+store), "
                   f"second run {second * 1000:7.1f} ms (cache), ratio {first / second:5.1f}x (target >= 20x); "
                   f"{stats['second']}")
+            fig.add(f"cache_speedup_{sr // 1000}khz", first / second, 20.0, ">=")
+            fig.add(f"first_run_ms_{sr // 1000}khz", first * 1000)
+            fig.add(f"second_run_ms_{sr // 1000}khz", second * 1000)
+    fig.emit(args.json)
 
 
 if __name__ == "__main__":

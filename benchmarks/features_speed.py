@@ -29,6 +29,8 @@ import torch
 
 from emoconv.features import FeatureConfig, compute_features
 
+from _figures import Figures, add_json_flag  # benchmarks/_figures.py (run as python benchmarks/X.py)
+
 SR = 16000
 
 
@@ -56,21 +58,27 @@ def librosa_features(cfg: FeatureConfig, y: np.ndarray) -> np.ndarray:
     return np.stack([static, d1, d2]).transpose(0, 2, 1)  # (3, T, F)
 
 
-def blockwise_best(fns: dict[str, Callable[[], object]], repeats: int, rounds: int = 2) -> tuple[dict[str, float], dict]:
+def blockwise_best(fns: dict[str, Callable[[], object]], repeats: int, rounds: int = 2,
+                   per_round: dict[str, list[float]] | None = None) -> tuple[dict[str, float], dict]:
     """Best time of each function over ``rounds`` rounds of ``repeats`` back-to-back calls per function.
 
     Calls of one path run back to back within a round (alternating every call lets one library's
     spinning worker threads, e.g. OpenBLAS after librosa's matrix products, steal the cores from the
     other's first milliseconds); rounds alternate the paths, so a changing machine load affects both.
+    ``per_round`` (if given) receives each round's best time per function, for the spread.
     """
     best = {k: float("inf") for k in fns}
     outs: dict[str, object] = {}
     for _ in range(rounds):
         for name, fn in fns.items():
+            round_best = float("inf")
             for _ in range(repeats):
                 t0 = time.perf_counter()
                 outs[name] = fn()
-                best[name] = min(best[name], time.perf_counter() - t0)
+                round_best = min(round_best, time.perf_counter() - t0)
+            best[name] = min(best[name], round_best)
+            if per_round is not None:
+                per_round.setdefault(name, []).append(round_best)
     return best, outs
 
 
@@ -81,7 +89,11 @@ def main() -> None:
     ap.add_argument("--threads", type=int, default=2, help="torch threads for the batched path")
     ap.add_argument("--repeats", type=int, default=None, help="timed repeats; the best is reported")
     ap.add_argument("--device", default="cpu", help="torch device for the batched path")
+    ap.add_argument("--rounds", type=int, default=None, help="rounds per thread count (default 4; quick 2)")
+    add_json_flag(ap)
     args = ap.parse_args()
+    fig = Figures("features_speed", args)
+    rounds = args.rounds or (2 if args.quick else 4)
     n = args.n or (20 if args.quick else 100)
     repeats = args.repeats or (2 if args.quick else 5)
     cfg = FeatureConfig(kind="logmel", deltas=2)
@@ -99,12 +111,16 @@ def main() -> None:
     load = os.getloadavg()[0]
     times: dict[str, float] = {}
     outs: dict[str, object] = {}
+    spread: dict[str, list[float]] = {}  # per-round speedup of each torch setting over librosa
     for threads in dict.fromkeys([args.threads, 1]):
         torch.set_num_threads(threads)
         compute_features(cfg, waves[:2], device=args.device)  # warm-up (filterbank, kernels, thread pool)
         librosa_features(cfg, waves[0])
         name = f"torch batched ({args.device}, {threads} thread{'s' if threads > 1 else ''})"
-        block, block_outs = blockwise_best({name: torch_path, "librosa file by file": librosa_path}, repeats)
+        rounds_t: dict[str, list[float]] = {}
+        block, block_outs = blockwise_best({name: torch_path, "librosa file by file": librosa_path}, repeats,
+                                           rounds, rounds_t)
+        spread[name] = [lib / t for lib, t in zip(rounds_t["librosa file by file"], rounds_t[name])]
         times[name] = block[name]
         times["librosa file by file"] = min(times.get("librosa file by file", float("inf")),
                                             block["librosa file by file"])
@@ -116,12 +132,23 @@ def main() -> None:
     scale = max(float(np.max(np.abs(r))) for r in refs)
     print(f"utterances: {n}, audio: {seconds:.1f} s, features: log-mel 40 + delta + delta-delta (3, T, 40)")
     print("audio loading: excluded from both paths (same in-memory waveforms)")
-    print(f"best of 2 rounds x {repeats} back-to-back repeats per path; {os.cpu_count()} CPUs, load average {load:.1f} at start")
+    print(f"best of {rounds} rounds x {repeats} back-to-back repeats per path; {os.cpu_count()} CPUs, load average {load:.1f} at start")
     for name in names:
         print(f"{name:<36} {times[name] * 1000:8.1f} ms")
-    for name in names[:-1]:
-        print(f"speedup of {name}: {times[names[-1]] / times[name]:.1f}x (target >= 5x)")
+    for i, name in enumerate(names[:-1]):
+        speed = times[names[-1]] / times[name]
+        lo, hi, med = min(spread[name]), max(spread[name]), float(np.median(spread[name]))
+        print(f"speedup of {name}: {speed:.1f}x (target >= 5x); per round {lo:.1f}-{hi:.1f}x, median {med:.1f}x")
+        tag = "batched" if i == 0 else "batched_1thread"
+        fig.add(f"speedup_{tag}", speed, 5.0 if i == 0 else None, ">=")
+        fig.add(f"speedup_{tag}_round_min", lo)
+        fig.add(f"speedup_{tag}_round_max", hi)
+        fig.add(f"speedup_{tag}_round_median", med)
+    for name in names:
+        fig.add("ms_" + "".join(c if c.isalnum() else "_" for c in name).strip("_"), times[name] * 1000)
     print(f"max abs difference torch vs librosa: {diff:.2e} (largest |feature| {scale:.1f})")
+    fig.add("max_abs_difference", diff)
+    fig.emit(args.json)
 
 
 if __name__ == "__main__":

@@ -30,6 +30,8 @@ import sys
 import time
 from pathlib import Path
 
+from _figures import Figures, add_json_flag  # benchmarks/_figures.py (run as python benchmarks/X.py)
+
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 FULL_N = 535
@@ -145,7 +147,9 @@ def main() -> None:
     p.add_argument("--device", default="cpu")
     p.add_argument("--repeats", type=int, default=5)
     p.add_argument("--seed", type=int, default=0)
+    add_json_flag(p)
     args = p.parse_args()
+    fig = Figures("mdcnn_speed", args)
     if args.quick:
         args.n, args.batch_size, args.repeats = 32, 8, 3
     print(f"full MDCNN (multidilated, SPP(1,5,10), attention, ArcFace, 128 filters), {args.n} utterances of "
@@ -159,6 +163,10 @@ def main() -> None:
         pad = 100.0 * (r["frames"] - r["real_frames"]) / r["frames"]
         print(f"{name:<10} {r['epoch_s']:8.1f} {r['cpu_s']:8.1f} {r['cpu_s'] * scale:11.0f} {r['peak_mib']:9.0f} "
               f"{r['saved_mib']:10.0f} {r['frames']:12d} {pad:6.1f}")
+        fig.add(f"{name}_epoch_s", r["epoch_s"])
+        fig.add(f"{name}_cpu_s", r["cpu_s"])
+        fig.add(f"{name}_peak_mib", r["peak_mib"])
+        fig.add(f"{name}_pad_percent", pad)
     print(f"padded / bucketed: wall x{q['epoch_s'] / b['epoch_s']:.2f}, CPU x{q['cpu_s'] / b['cpu_s']:.2f}, "
           f"peak memory x{q['peak_mib'] / max(b['peak_mib'], 1e-9):.2f}, saved activations "
           f"x{q['saved_mib'] / max(b['saved_mib'], 1e-9):.2f}, frames x{q['frames'] / b['frames']:.2f}")
@@ -166,6 +174,11 @@ def main() -> None:
         print(f"(CPU s @535 = measured CPU time x {scale:.1f}, a linear extrapolation, not a measurement)")
     med, rtf = _rtf(args)
     print(f"inference, one 10 s utterance: {med * 1000:.0f} ms (median of {args.repeats}), real-time factor {rtf:.3f}")
+    fig.add("padded_over_bucketed_cpu", q["cpu_s"] / b["cpu_s"])
+    fig.add("padded_over_bucketed_peak_memory", q["peak_mib"] / max(b["peak_mib"], 1e-9))
+    fig.add("inference_10s_ms", med * 1000)
+    fig.add("inference_real_time_factor", rtf)
+    fig.emit(args.json)
 
 
 if __name__ == "__main__":

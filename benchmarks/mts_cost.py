@@ -34,9 +34,13 @@ import torch.nn.functional as F
 from emoconv.layers.mts import MTSConv2d
 from emoconv.models import build_model
 
+from _figures import Figures, add_json_flag  # benchmarks/_figures.py (run as python benchmarks/X.py)
+
 SCALES = {"standard": None, "mts3": (0.5, 1.0, 2.0), "mts5": (0.25, 0.5, 1.0, 2.0, 4.0)}
 TARGETS = {("mts.a2", "mts3"): 1.30, ("mts.a2", "mts5"): 1.52}
 N_BINS = 161  # 20 ms window at 16 kHz -> n_fft 320 -> 161 bins
+LOGMEL_BINS = 40
+A3_TARGETS = {"kernel_3": 3.6, "auto_3": 2.2}  # issue targets; 5 branches: 1.1x the layer bound
 
 
 def _model(name: str, kind: str, frames: int, strategy: str):
@@ -136,6 +140,39 @@ def inference_times(args) -> dict:
     return out
 
 
+def _layer_bound(layer: MTSConv2d, x: torch.Tensor) -> float:
+    """Arithmetic lower bound of one MTS layer, in units of its unscaled convolution."""
+    kt = layer.kernel_size[0]
+    return sum(1.0 / s if layer._use_input(s, x) else math.floor(kt * s + 1e-9) / kt for s in layer.scales)
+
+
+def a3_logmel_times(args) -> dict:
+    """A3 on 40 log-mel bands (issue targets): standard vs MTS kernel/auto at 3 and 5 branches, per epoch."""
+    frames = args.frames
+    x = torch.randn(args.utterances, 1, frames, LOGMEL_BINS)
+    y = torch.randint(0, 7, (args.utterances,))
+    configs = {"standard": {"conv": "standard"}}
+    for n, kind in ((3, "mts3"), (5, "mts5")):
+        for strategy in ("kernel", "auto"):
+            configs[f"{strategy}_{n}"] = {"conv": "mts", "scales": SCALES[kind], "strategy": strategy}
+    models = {k: build_model("mts.a3", 7, (1, frames, LOGMEL_BINS), **kw) for k, kw in configs.items()}
+    bounds = {}
+    for k, m in models.items():
+        seen: list[float] = []
+        hooks = [mod.register_forward_pre_hook(lambda mod, inp: seen.append(_layer_bound(mod, inp[0])))
+                 for mod in m.modules() if isinstance(mod, MTSConv2d)]
+        _epoch(m, x[: args.batch], y[: args.batch], args.batch)  # warm-up batch; hooks read the layer inputs
+        for h in hooks:
+            h.remove()
+        if seen:
+            bounds[k] = seen[0]  # the first MTS layer (A3's layers share the kernel length)
+    best = {k: math.inf for k in models}
+    for _ in range(args.repeats):
+        for k, m in models.items():
+            best[k] = min(best[k], _epoch(m, x, y, args.batch))
+    return {"seconds": best, "bounds": bounds}
+
+
 def _peak_child(spec: str) -> None:
     """Subprocess body: one training step of the given configuration, then print ru_maxrss (MiB)."""
     cfg = json.loads(spec)
@@ -174,9 +211,12 @@ def main() -> None:
     p.add_argument("--models", default="a1,a2,a3", help="comma-separated subset of a1,a2,a3")
     p.add_argument("--plain", action="store_true",
                    help="also time the unfused stack+max graph (layer.fused = False) side by side")
-    p.add_argument("--skip", default="", help="comma-separated sections to skip: epoch,layer,inference,memory")
+    p.add_argument("--skip", default="",
+                   help="comma-separated sections to skip: epoch,layer,inference,memory,a3logmel")
     p.add_argument("--child", help=argparse.SUPPRESS)
+    add_json_flag(p)
     args = p.parse_args()
+    fig = Figures("mts_cost", args)
     args.models = [f"mts.{m.strip()}" for m in args.models.split(",") if m.strip()]
     skip = set(args.skip.split(","))
     if args.malloc == "tuned" and not args.child and "MALLOC_MMAP_THRESHOLD_" not in os.environ:
@@ -204,6 +244,9 @@ def main() -> None:
         for name, t in ep.items():
             print(f"{name:<8} {t['standard']:>10.2f} "
                   + " ".join(f"{t[k]:>13.2f} {t[k] / t['standard']:>6.2f}" for k in kinds))
+            for k in kinds:
+                target = TARGETS.get((name, k))
+                fig.add(f"{name.split('.')[-1]}_stft_epoch_ratio_{args.strategy}_{k}", t[k] / t["standard"], target)
     if "layer" not in skip:
         print("\n2. A2 conv layer alone (1->10 ch, [10,5]), forward+backward, batch of "
               f"{args.batch}; bound = arithmetic lower bound (x one branch); target ratio/bound <= 1.5")
@@ -212,6 +255,9 @@ def main() -> None:
         for r in layer_times(args):
             print(f"{r['scales']:<6} {r['strategy']:<12} {r['std_ms']:>8.1f} {r['ms']:>8.1f} {r['ratio']:>6.2f} "
                   f"{r['bound']:>6.2f} {r['vs_bound']:>11.2f}")
+            tag = f"layer_{r['scales']}_{r['strategy'].replace('-', '_')}"
+            fig.add(f"{tag}_ratio", r["ratio"])
+            fig.add(f"{tag}_ratio_over_bound", r["vs_bound"], 1.5)
     if "inference" not in skip:
         print("\n3. Single-clip inference (min over runs); target MTS/standard <= 2.0")
         kinds = [k for k in _kinds(args) if k != "standard"]
@@ -219,6 +265,8 @@ def main() -> None:
         for name, t in inference_times(args).items():
             print(f"{name:<8} {1000 * t['standard']:>11.2f} "
                   + " ".join(f"{1000 * t[k]:>13.2f} {t[k] / t['standard']:>6.2f}" for k in kinds))
+            for k in kinds:
+                fig.add(f"{name.split('.')[-1]}_inference_ratio_{k}", t[k] / t["standard"], 2.0)
     if mem is not None:
         print("\n4. Peak memory, A2 one training step (VmHWM of a fresh subprocess, MiB; minus baseline)")
         base = mem.pop("baseline")
@@ -226,6 +274,21 @@ def main() -> None:
         for k, v in mem.items():
             print(f"{k:<11} {v:>7.0f} MiB  (+{v - base:.0f} MiB, x{(v - base) / max(mem['standard'] - base, 1):.2f} "
                   "of standard's increment)")
+            fig.add(f"a2_peak_memory_increment_ratio_{k}", (v - base) / max(mem["standard"] - base, 1))
+    if "a3logmel" not in skip:
+        print(f"\n5. A3 on {LOGMEL_BINS} log-mel bands, {args.utterances} x {args.frames} frames, per epoch (min over "
+              "rounds); targets: 3 branches kernel <= 3.6x, auto <= 2.2x; 5 branches <= 1.1x the layer bound")
+        res = a3_logmel_times(args)
+        sec, bounds = res["seconds"], res["bounds"]
+        print(f"{'config':<10} {'epoch s':>8} {'ratio':>6} {'bound':>6} {'ratio/bound':>11}")
+        print(f"{'standard':<10} {sec['standard']:>8.2f}")
+        for k in [k for k in sec if k != "standard"]:
+            ratio = sec[k] / sec["standard"]
+            print(f"{k:<10} {sec[k]:>8.2f} {ratio:>6.2f} {bounds[k]:>6.2f} {ratio / bounds[k]:>11.2f}")
+            fig.add(f"a3_epoch_ratio_{k}", ratio, A3_TARGETS.get(k))
+            fig.add(f"a3_bound_{k}", bounds[k])
+            fig.add(f"a3_epoch_ratio_over_bound_{k}", ratio / bounds[k], 1.1 if k.endswith("_5") else None)
+    fig.emit(args.json)
 
 if __name__ == "__main__":
     main()

@@ -20,12 +20,16 @@ import numpy as np
 import soundfile as sf
 import torch
 
+from _figures import Figures, add_json_flag  # benchmarks/_figures.py (run as python benchmarks/X.py)
+
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--repeats", type=int, default=5)
     ap.add_argument("--quick", action="store_true", help="3 repeats")
+    add_json_flag(ap)
     args = ap.parse_args()
+    fig = Figures("predict_cold", args)
     repeats = 3 if args.quick else args.repeats
 
     from emoconv.bundle import save_bundle
@@ -56,6 +60,10 @@ def main() -> None:
     print(f"emoconv predict, one 3 s clip, cold process: median {statistics.median(walls):.2f} s "
           f"(min {min(walls):.2f}, max {max(walls):.2f}, {repeats} runs); target < 3 s: "
           f"{'met' if statistics.median(walls) < 3 else 'NOT met'}")
+    fig.add("predict_cold_median_s", statistics.median(walls), 3.0, "<")
+    fig.add("predict_cold_min_s", min(walls))
+    fig.add("predict_cold_max_s", max(walls))
+    fig.emit(args.json)
 
 
 if __name__ == "__main__":

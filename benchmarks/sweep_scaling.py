@@ -25,6 +25,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from _figures import Figures, add_json_flag  # benchmarks/_figures.py (run as python benchmarks/X.py)
+
 PLUGIN = '''
 from torch import nn
 from emoconv.models import MODELS
@@ -56,7 +58,9 @@ def tree(seeds: int, epochs: int) -> dict:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true", help="8 runs of 4 epochs instead of 16 runs of 8 epochs")
+    add_json_flag(ap)
     args = ap.parse_args()
+    fig = Figures("sweep_scaling", args)
     load_before = os.getloadavg()[0]
     seeds, epochs = (2, 4) if args.quick else (4, 8)
     work = Path(tempfile.mkdtemp(prefix="emoconv-scaling-"))
@@ -122,6 +126,13 @@ def main() -> None:
     if t_ray is not None:
         print(f"ray overhead per run vs processes (2 workers): {(t_ray - t2) / n_runs:+.3f} s (target < 0.5 s)")
     print(f"load average (1, 5, 15 min): {', '.join(f'{x:.2f}' for x in os.getloadavg())}")
+    fig.add("speedup_2_workers", t1 / t2, 1.7, ">=")
+    fig.add("speedup_2_workers_1_thread", t1t / t2)
+    fig.add("sweep_1_worker_s", t1)
+    fig.add("sweep_2_workers_s", t2)
+    if t_ray is not None:
+        fig.add("ray_overhead_per_run_s", (t_ray - t2) / n_runs, 0.5, "<")
+    fig.emit(args.json)
     shutil.rmtree(work, ignore_errors=True)
 
 
