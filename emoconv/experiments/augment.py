@@ -82,9 +82,10 @@ class AugmentConfig:
         check(1 <= self.eval_copies <= copies,
               f"augment.eval_copies={self.eval_copies}: must be in [1, n_clips * n_snrs = {copies}]")
         active = self.condition != "none" or any(c != "none" for c in self.conditions)
+        off = "augment.conditions=[none]" if self.conditions else "augment.condition=none"
         check(not active or bool(self.noise_dir),
               "augment.noise_dir is not set; pass augment.noise_dir=/path/to/noise/folder on the command line "
-              "(e.g. ESC-10 or MUSAN noise), or augment.condition=none")
+              f"(e.g. ESC-10 or MUSAN noise), or {off}")
 
     @property
     def copies(self) -> int:
