@@ -45,6 +45,18 @@ def recipe_hash(recipe: Recipe) -> str:
     return stable_hash([recipe.to_dict(), __version__])
 
 
+def _train_key(train: Any) -> dict[str, Any]:
+    """The training settings that enter a run key (newer fields only when set; see ``KEY_OPTIONAL``)."""
+    from ..training.config import KEY_OPTIONAL, TrainConfig
+
+    default = to_dict(TrainConfig())
+    out = {k: v for k, v in to_dict(train).items() if k not in ("progress", "eval_batch_size")}
+    for k in KEY_OPTIONAL:
+        if out.get(k) == default.get(k):
+            out.pop(k, None)
+    return out
+
+
 def run_key(recipe: Recipe, corpus: str, model: ModelSpec, fold: int, seed: int,
             corpus_fingerprint: str | None = None) -> str:
     """Hash of everything that affects one run's result (``corpus_fingerprint``: the corpus's content,
@@ -56,7 +68,7 @@ def run_key(recipe: Recipe, corpus: str, model: ModelSpec, fold: int, seed: int,
         "normalize": recipe.normalize_for(model),
         "protocol": to_dict(recipe.protocol_for(corpus, model)),
         "model": to_dict(model),
-        "train": {k: v for k, v in to_dict(recipe.train).items() if k not in ("progress", "eval_batch_size")},
+        "train": _train_key(recipe.train),
         "seed": seed,
         "fold": fold,
         "version": __version__,

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from ..config import check
+from .augment import BatchAugment
+
+KEY_OPTIONAL = ("batch_augment",)
+"""TrainConfig fields (added after 0.2.0) that enter run keys only when they differ from the default."""
 
 
 @dataclass(frozen=True)
@@ -37,6 +41,11 @@ class TrainConfig:
     neither stops training early nor is picked by luck. ``mts_probe: true`` adds, after every epoch, a
     diagnostic of each MTS layer on the first validation batch to the history (per-scale win shares,
     response amplitudes, gradient through each branch: :func:`emoconv.layers.mts_stats.probe_mts`).
+    ``batch_augment`` masks (SpecAugment) and mixes (mixup) training batches
+    (:class:`emoconv.training.augment.BatchAugment`; off by default).
+
+    Run keys: fields added after 0.2.0 (:data:`KEY_OPTIONAL`) enter a run's key only when set away from
+    their default, so adding a setting does not invalidate the results of every earlier sweep.
     """
 
     lr: float = 1e-3
@@ -66,6 +75,7 @@ class TrainConfig:
     class_weight_alpha: float | None = None
     smooth_epochs: int = 1
     mts_probe: bool = False
+    batch_augment: BatchAugment = field(default_factory=BatchAugment)
 
     def __post_init__(self) -> None:
         check(self.lr > 0, f"train.lr must be > 0, got {self.lr}")

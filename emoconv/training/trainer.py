@@ -30,6 +30,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..errors import ConfigError
+from .augment import mixup, spec_augment
 from .config import TrainConfig, resolve_device
 
 
@@ -235,6 +236,8 @@ def train_one(
     variable = _is_variable(model)
     use_amp = cfg.amp and device.startswith("cuda")  # mixed precision on CUDA only; on CPU a no-op
     scaler = torch.amp.GradScaler("cuda") if use_amp else None
+    aug = cfg.batch_augment
+    aug_gen = torch.Generator().manual_seed(cfg.seed + 7919) if aug.active else None
     best_score, best_state, best_epoch, bad = -math.inf, None, 0, 0
     history: list[dict[str, float]] = []
     for epoch in range(1, cfg.max_epochs + 1):
@@ -245,9 +248,16 @@ def train_one(
         total, count = 0.0, 0
         for x, lens, y, _ in iterate_batches(train, cfg.batch_size, variable, True, rng):
             x, y = x.to(device), y.to(device)
+            y_b, lam = y, 1.0
+            if aug_gen is not None:  # training batches only (emoconv.training.augment)
+                x = spec_augment(x, aug, aug_gen)
+                if aug.mixup > 0:
+                    x, y, y_b, lam, lens = mixup(x, y, lens, aug.mixup, aug_gen)
             with torch.autocast("cuda", dtype=torch.float16) if use_amp else contextlib.nullcontext():
-                logits = _forward(model, x, None if lens is None else lens.to(device), y)
+                logits = _forward(model, x, None if lens is None else lens.to(device), y if lam >= 0.5 else y_b)
                 loss = F.cross_entropy(logits.float(), y, weight=weight)
+                if lam < 1.0:
+                    loss = lam * loss + (1.0 - lam) * F.cross_entropy(logits.float(), y_b, weight=weight)
                 penalty = _call_hook(model, "penalty_loss")
                 if isinstance(penalty, torch.Tensor):
                     loss = loss + penalty
