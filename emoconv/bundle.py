@@ -108,6 +108,30 @@ class Bundle:
     normalizer: Any
     labels: list[str]
 
+    def info(self) -> dict[str, Any]:
+        """What the bundle says about itself: model, training corpus and protocol, its fold's test figures and
+        confusion matrix, and the cross-validated figures of its variant (``evidence.json``, when the sweep
+        that wrote it has ended)."""
+        extra = self.meta.get("extra") or {}
+        metrics = extra.get("metrics") or {}
+        evidence = None
+        ev_path = self.path / "evidence.json"
+        if ev_path.is_file():
+            try:
+                evidence = json.loads(ev_path.read_text())
+            except ValueError:
+                raise BundleError(f"{ev_path}: damaged evidence (not JSON); rerun the sweep's command to rewrite "
+                                  "it") from None
+        return {
+            "bundle": str(self.path), "model": self.meta.get("model"), "model_params": self.meta.get("model_params"),
+            "labels": self.labels, "emoconv_version": self.meta.get("emoconv_version"),
+            "torch_version": self.meta.get("torch_version"), "features": self.meta.get("features", {}).get("kind"),
+            "training": {k: extra.get(k) for k in ("recipe", "corpus", "variant", "fold", "seed", "n_utterances",
+                                                   "corpus_content", "protocol")},
+            "fold_test": {k: metrics.get(k) for k in ("ua", "wa", "accuracy", "confusion")} if metrics else None,
+            "cross_validated": evidence,
+        }
+
     def predict_files(self, files: list[str | Path]) -> list[dict[str, Any]]:
         """Label and class probabilities for each audio file."""
         from types import SimpleNamespace
@@ -248,3 +272,48 @@ def _load_normalizer(meta: dict[str, Any], tensors: dict[str, Any]) -> Any:
                 state_n[k[len("normalizer."):]] = v
         normalizer = Normalizer.from_state_dict(state_n)
     return normalizer
+
+
+def format_info(info: dict[str, Any]) -> str:
+    """:meth:`Bundle.info` as lines of text (``emoconv predict --info``)."""
+    t = info["training"]
+    lines = [f"bundle {info['bundle']}: model {info['model']}, made by emoconv {info['emoconv_version']} "
+             f"(torch {info['torch_version']}), features {info['features']}",
+             f"labels: {', '.join(info['labels'])}"]
+    if t.get("corpus"):
+        content = t.get("corpus_content") or {}
+        lines.append(f"trained on: corpus {t['corpus']} ({t.get('n_utterances')} utterances, content "
+                     f"{content.get('hash', '?')}), recipe {t.get('recipe')}, variant {t.get('variant')}, "
+                     f"fold {t.get('fold')}, seed {t.get('seed')}")
+        proto = t.get("protocol") or {}
+        fold = proto.get("fold") or {}
+        if proto:
+            lines.append(f"protocol: {json.dumps(proto.get('config'), sort_keys=True)}; this fold's test speakers: "
+                         f"{', '.join(map(str, fold.get('test_speakers') or [])) or '?'}")
+    else:
+        lines.append("trained on: not recorded (a bundle written before emoconv 0.2 or by hand)")
+    ft = info.get("fold_test")
+    if ft and ft.get("ua") is not None:
+        lines.append(f"this fold's test: UA {100 * ft['ua']:.2f} %, WA {100 * ft['wa']:.2f} %")
+        lines += _confusion_lines(ft.get("confusion"), info["labels"])
+    ev = info.get("cross_validated")
+    if ev:
+        planned = ev.get("folds_planned")
+        lines.append(f"cross-validated ({ev['folds_finished']} of {planned if planned else '?'} folds): UA "
+                     f"{100 * ev['ua_mean']:.2f} +- {100 * ev['ua_std']:.2f} %, WA {100 * ev['wa_mean']:.2f} +- "
+                     f"{100 * ev['wa_std']:.2f} %; pooled UA {100 * ev['pooled']['ua']:.2f} %")
+        lines.append("per fold UA: " + ", ".join(f"{f['fold']}: {100 * f['ua']:.1f}" for f in ev["per_fold"]))
+        lines += _confusion_lines(ev["pooled"].get("confusion"), info["labels"], "pooled confusion")
+    else:
+        lines.append("cross-validated: no evidence.json (the sweep has not finished, or the bundle predates it)")
+    return "\n".join(lines)
+
+
+def _confusion_lines(cm: Any, labels: list[str], title: str = "confusion") -> list[str]:
+    if not cm:
+        return []
+    width = max(6, *(len(x) for x in labels))
+    out = [f"{title} (rows true, columns predicted):", " " * (width + 1) + " ".join(f"{x[:6]:>6}" for x in labels)]
+    out += [f"{labels[i]:<{width}} " + " ".join(f"{int(v):>6}" for v in row) for i, row in enumerate(cm)]
+    return out
+

@@ -170,14 +170,22 @@ def analyze(rundir: Path, out: Path | None, condition: str, kernel: str) -> None
 
 @main.command()
 @click.argument("bundle", type=click.Path(path_type=Path))
-@click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.argument("files", nargs=-1, type=click.Path(path_type=Path))
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
+@click.option("--info", "info", is_flag=True,
+              help="Print what the bundle was trained on and its test and cross-validated figures.")
 @_friendly
-def predict(bundle: Path, files: tuple[Path, ...], as_json: bool) -> None:
-    """Predict the emotion of each audio FILE with a model BUNDLE."""
-    from .bundle import load_bundle
+def predict(bundle: Path, files: tuple[Path, ...], as_json: bool, info: bool) -> None:
+    """Predict the emotion of each audio FILE with a model BUNDLE (or describe it: --info)."""
+    from .bundle import format_info, load_bundle
 
+    if bool(files) == info:
+        raise click.UsageError("give one or more audio FILES to predict, or --info (without files) to describe "
+                               "the bundle")
     b = load_bundle(bundle)
+    if info:
+        click.echo(json.dumps(b.info(), indent=2, allow_nan=False) if as_json else format_info(b.info()))
+        return
     results = b.predict_files(list(files))
     bad = [r for r in results if "error" in r]
     if as_json:

@@ -299,7 +299,10 @@ def execute_run(recipe: Recipe, run: RunSpec, ws: Workspace, rundir: Path | None
         save_bundle(Path(rundir) / "bundles" / run.key, model=model, model_name=run.model.name,
                     model_params=params, input_shape=input_shape, labels=labels, features=feat_cfg,
                     input_cfg=input_cfg, frames=frames, normalizer=norm,
-                    extra={"run_key": run.key, "corpus": run.corpus, "fold": run.fold, "metrics": metrics})
+                    extra={"run_key": run.key, "corpus": run.corpus, "fold": run.fold, "metrics": metrics,
+                           "recipe": recipe.name, "variant": run.variant, "seed": run.seed,
+                           "protocol": record["protocol"], "n_utterances": len(utts),
+                           "corpus_content": ws.fingerprint(run.corpus)})
         record["bundle"] = str(Path("bundles") / run.key)
     return record
 
