@@ -150,34 +150,56 @@ class Bundle:
             out.append(self._predict_one(str(f), x, segmented))
         return out
 
+    def _batch(self, x: torch.Tensor, mode: str) -> torch.Tensor:
+        """Normalised features ``(C, T, F)`` shaped into the model's input batch for one utterance."""
+        from .features import pad_or_crop, segment
+
+        if mode == "segmented":
+            return x
+        if mode == "pad":
+            return pad_or_crop(x, int(self.meta["frames"]), self.input_cfg.pad_mode).unsqueeze(0)
+        if mode == "segment":
+            return segment(x, self.input_cfg.segment_frames, self.input_cfg.segment_hop)
+        return x.unsqueeze(0)
+
+    def _normalise(self, feat: torch.Tensor) -> torch.Tensor:
+        if self.normalizer is not None and self.normalizer.mode != "none":
+            return self.normalizer.transform(feat)
+        return feat
+
+    def _scores(self, batch: torch.Tensor, mode: str) -> torch.Tensor:
+        from .features import aggregate_segments
+
+        kwargs = {}
+        if getattr(self.model, "variable_length", False):
+            kwargs["lengths"] = torch.tensor([batch.shape[2]] * batch.shape[0])
+        probs = torch.softmax(self.model(batch, **kwargs), dim=1)
+        return aggregate_segments(probs, self.input_cfg.aggregate) if mode in ("segment", "segmented") else probs[0]
+
+    @torch.no_grad()
+    def window_probabilities(self, waves: list[np.ndarray]) -> np.ndarray:
+        """Class probabilities ``(N, K)`` of ``N`` mono waveforms at the features' sample rate (timeline windows);
+        fixed-length (pad) models score the windows as one batch."""
+        from .features.spectral import compute_features
+
+        feats = [self._normalise(f) for f in compute_features(self.features, waves)]
+        mode = self.input_cfg.length
+        if mode == "pad" and not getattr(self.model, "variable_length", False):
+            batch = torch.cat([self._batch(f, mode) for f in feats])
+            return torch.softmax(self.model(batch), dim=1).numpy()
+        return np.stack([self._scores(self._batch(f, mode), mode).numpy() for f in feats])
+
     @torch.no_grad()
     def _predict_one(self, name: str, feat: torch.Tensor, segmented: bool = False) -> dict[str, Any]:
-        from .features import aggregate_segments, pad_or_crop, segment
-
-        x = feat
-        if self.normalizer is not None and self.normalizer.mode != "none":
-            x = self.normalizer.transform(feat)
+        x = self._normalise(feat)
         mode = "segmented" if segmented else self.input_cfg.length
         note = None
         max_frames = int(self.meta.get("frames") or 0)
         if mode == "pad" and x.shape[1] > max_frames > 0:
             hop_s = float(getattr(self.features, "hop_ms", 10.0)) / 1000.0
             note = (f"scored the first {max_frames * hop_s:.1f} s of {x.shape[1] * hop_s:.1f} s (the model's fixed "
-                    "input length); score long recordings in windows")
-        if mode == "segmented":
-            batch = x
-        elif mode == "pad":
-            batch = pad_or_crop(x, int(self.meta["frames"]), self.input_cfg.pad_mode).unsqueeze(0)
-        elif mode == "segment":
-            batch = segment(x, self.input_cfg.segment_frames, self.input_cfg.segment_hop)
-        else:
-            batch = x.unsqueeze(0)
-        kwargs = {}
-        if getattr(self.model, "variable_length", False):
-            kwargs["lengths"] = torch.tensor([batch.shape[2]] * batch.shape[0])
-        probs = torch.softmax(self.model(batch, **kwargs), dim=1)
-        p = aggregate_segments(probs, self.input_cfg.aggregate) if mode in ("segment", "segmented") else probs[0]
-        p = [float(v) for v in p]
+                    "input length); score long recordings with --timeline")
+        p = [float(v) for v in self._scores(self._batch(x, mode), mode)]
         best = int(np.argmax(p))
         row = {"file": name, "label": self.labels[best],
                "probabilities": {lab: round(v, 6) for lab, v in zip(self.labels, p)}}

@@ -174,17 +174,44 @@ def analyze(rundir: Path, out: Path | None, condition: str, kernel: str) -> None
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
 @click.option("--info", "info", is_flag=True,
               help="Print what the bundle was trained on and its test and cross-validated figures.")
+@click.option("--timeline", is_flag=True, help="Score each FILE in windows: one row per window (long recordings).")
+@click.option("--window", "window_s", type=float, default=None,
+              help="Timeline window in seconds (default: the model's input length, else 3).")
+@click.option("--hop", "hop_s", type=float, default=1.0, show_default=True, help="Timeline hop in seconds.")
+@click.option("--smooth", type=int, default=1, show_default=True,
+              help="Average each window's probabilities over this many windows (centred).")
+@click.option("--vad-db", type=float, default=-50.0, show_default=True,
+              help="Windows below this RMS level (dBFS) are marked silent, not classified.")
+@click.option("--no-vad", is_flag=True, help="Classify every window, silent or not.")
+@click.option("--csv", "as_csv", is_flag=True, help="Timeline rows as CSV.")
+@click.option("--plot", type=click.Path(path_type=Path), default=None,
+              help="Timeline: write a PNG of the probabilities over time under the waveform (one FILE).")
 @_friendly
-def predict(bundle: Path, files: tuple[Path, ...], as_json: bool, info: bool) -> None:
+def predict(bundle: Path, files: tuple[Path, ...], as_json: bool, info: bool, timeline: bool,
+            window_s: float | None, hop_s: float, smooth: int, vad_db: float, no_vad: bool, as_csv: bool,
+            plot: Path | None) -> None:
     """Predict the emotion of each audio FILE with a model BUNDLE (or describe it: --info)."""
     from .bundle import format_info, load_bundle
+    from .errors import ConfigError
 
     if bool(files) == info:
-        raise click.UsageError("give one or more audio FILES to predict, or --info (without files) to describe "
+        raise ConfigError("give one or more audio FILES to predict, or --info (without files) to describe "
                                "the bundle")
+    if not timeline and (as_csv or plot is not None):
+        raise ConfigError("--csv and --plot go with --timeline")
+    if plot is not None and len(files) != 1:
+        raise ConfigError("--plot draws one recording: give one FILE")
+    if as_csv and as_json:
+        raise ConfigError("choose one of --json and --csv")
     b = load_bundle(bundle)
     if info:
         click.echo(json.dumps(b.info(), indent=2, allow_nan=False) if as_json else format_info(b.info()))
+        return
+    if timeline:
+        from .timeline_cli import echo_timelines
+
+        echo_timelines(b, files, window_s=window_s, hop_s=hop_s, smooth=smooth, vad_db=None if no_vad else vad_db,
+                       as_json=as_json, as_csv=as_csv, plot=plot)
         return
     results = b.predict_files(list(files))
     bad = [r for r in results if "error" in r]

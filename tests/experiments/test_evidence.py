@@ -63,7 +63,7 @@ def test_predict_needs_files_or_info_not_both(swept):
     bundle = str(swept / rec["bundle"])
     for args in ([bundle], [bundle, "--info", "x.wav"]):
         out = CliRunner().invoke(main, ["predict", *args])
-        assert out.exit_code == 2 and "--info" in out.output
+        assert out.exit_code == 2 and "--info" in out.output and len(out.output.strip().splitlines()) == 1
 
 
 def test_damaged_evidence_is_one_line(swept, tmp_path):
