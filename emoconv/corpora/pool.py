@@ -219,10 +219,16 @@ class PoolOptions:
 
     sources: dict[str, Any] = field(default_factory=dict)
     skip_missing: bool = False
+    classes: str = "four"
+
+    def __post_init__(self) -> None:
+        check(self.classes in ("four", "shared"), f"pool.classes: {self.classes!r}; use four (the 3D CNN "
+              "paper's neutral/happiness/sadness/anger) or shared (the classes every source has)")
 
 
 def parse_pool_options(options: Mapping[str, Any], where: str = "pool") -> tuple[dict[str, PoolSourceSpec], bool]:
-    """Validate a pool's options into ``({key: PoolSourceSpec}, skip_missing)``; ConfigError names the key."""
+    """Validate a pool's options into ``({key: PoolSourceSpec}, skip_missing)``; ConfigError names the key
+    (``classes`` is read by :func:`load_pool`)."""
     opts = from_dict(PoolOptions, dict(options or {}), where)
     if not isinstance(opts.sources, dict) or not opts.sources:
         raise ConfigError(f"{where}.sources: give a mapping source name -> settings (path, label_map, ...)")
@@ -270,4 +276,26 @@ def load_pool(options: Mapping[str, Any], root_for: Callable[[PoolSourceSpec], P
     if not loaded:
         raise ConfigError(f"{where}.sources: every source is skipped or has no path; give at least one "
                           f"{where}.sources.NAME.path")
+    if from_dict(PoolOptions, dict(options or {}), where).classes == "shared":
+        return pool_shared(loaded)
     return pool_corpora(loaded, sources)
+
+
+def pool_shared(corpora: Mapping[str, Sequence[Utterance]]) -> list[Utterance]:
+    """Merge corpora keeping the shared labels every corpus has (the cross-corpus label set).
+
+    Utterances of other classes are dropped; speakers are namespaced; the original label stays in
+    ``attrs["pool_source_label"]``. A ConfigError when the corpora share fewer than two classes.
+    """
+    sets = {name: {u.label for u in utts} for name, utts in corpora.items()}
+    shared = set.intersection(*sets.values()) if sets else set()
+    if len(shared) < 2:
+        raise ConfigError("pool.classes shared: the sources share " + (", ".join(sorted(shared)) or "no class")
+                          + "; " + "; ".join(f"{k}: {', '.join(sorted(v))}" for k, v in sets.items()))
+    out = []
+    for utts in corpora.values():
+        for u in utts:
+            if u.label in shared:
+                out.append(dataclasses.replace(u, speaker=namespaced(u), native_label=u.native_label or u.label,
+                                               attrs={**dict(u.attrs), "pool_source_label": u.label}))
+    return out

@@ -26,6 +26,9 @@ Kinds:
 ``multicorpus`` / ``multicorpus_resample``
     Pooled corpora: each corpus's speakers split 60/20/20 (rotated groups / reshuffled per fold) and the
     per-corpus partitions merged into one fold (Kim et al., ACII 2017): :mod:`.multicorpus`.
+``cross_corpus``
+    Train (and validate) on one or more corpora of a pool, test on another: every ordered pair, or the
+    ``train``/``test`` corpora named; :mod:`.cross_corpus`.
 
 In every kind except ``fixed`` and ``session_speakers`` the validation units are drawn at random (seeded) from the
 non-test units: ``val_speakers`` of them when set, else ``val_ratio`` of them rounded half up, at least one and leaving
@@ -50,7 +53,7 @@ from ..config import check
 from ..errors import ProtocolError
 
 KINDS = ("kfold", "ratio", "loso", "loso_session", "fixed", "session_speakers", "multicorpus",
-         "multicorpus_resample")
+         "multicorpus_resample", "cross_corpus")
 GROUPS = ("speaker", "session")
 _VAL_DRAWS = 50
 _STRATIFY_DRAWS = 256
@@ -113,6 +116,12 @@ class ProtocolConfig:
                 both = sorted(set(lists[a]) & set(lists[b]))
                 check(not both, f"{p}.{a}/{b}: {', '.join(both)} in both lists; a {self.group} "
                                 f"belongs to one partition")
+        elif self.kind == "cross_corpus":  # train/test name corpora (emoconv.protocol.cross_corpus)
+            check(not self.val, f"{p}.val: cross_corpus draws validation speakers from the training corpora "
+                                "(val_ratio); leave val empty")
+            check(not (self.train and not self.test), f"{p}.train: with cross_corpus, give test corpora too")
+            both = sorted(set(self.train) & set(self.test))
+            check(not both, f"{p}.train/test: corpus {', '.join(both)} in both; test on another corpus")
         else:
             for name, units in lists.items():
                 check(not units, f"{p}.{name}: explicit lists are for kind fixed only (kind is {self.kind!r})")
@@ -235,6 +244,9 @@ def make_folds(utterances: Sequence[Any], cfg: ProtocolConfig) -> list[Fold]:
     if cfg.kind == "session_speakers":
         from .session_speakers import session_speaker_folds
         return session_speaker_folds(utterances, cfg)
+    if cfg.kind == "cross_corpus":
+        from .cross_corpus import cross_corpus_folds
+        return cross_corpus_folds(utterances, cfg)
     if cfg.kind in ("multicorpus", "multicorpus_resample"):
         from .multicorpus import MultiCorpusConfig, multicorpus_folds
         mode = "rotate" if cfg.kind == "multicorpus" else "resample"

@@ -10,6 +10,7 @@ from . import mts_probe  # noqa: F401  (registers "mts_study")
 from . import cldnn_tables  # noqa: F401  (registers "cldnn_study", "cldnn_table3/4/5")
 from . import mdcnn_tables  # noqa: F401  (registers "mdcnn_ablation", "mdcnn_spp")
 from . import cnn3d_tables  # noqa: F401  (registers "cnn3d_tables")
+from . import cross_corpus  # noqa: F401  (registers "cross_corpus")
 from .plots import plot_confusions, plot_learning_curves
 from .summary import format_mean_std, paired_tests, summary_table
 from .writer import LAYOUTS, Report
