@@ -229,6 +229,20 @@ def predict(bundle: Path, files: tuple[Path, ...], as_json: bool, info: bool, ti
         raise SystemExit(2)
 
 
+@main.command()
+@click.argument("bundle", type=click.Path(path_type=Path))
+@click.option("--onnx", "onnx_dir", type=click.Path(path_type=Path), required=True,
+              help="Folder to write model.onnx, the numpy front-end and its runner into (new or empty).")
+@_friendly
+def export(bundle: Path, onnx_dir: Path) -> None:
+    """Export a model BUNDLE to ONNX, runnable with onnxruntime and no PyTorch."""
+    from .bundle import load_bundle
+    from .export import export_onnx
+
+    out = export_onnx(load_bundle(bundle), onnx_dir)
+    click.echo(f"exported to {out}; run it with: python {out / 'emoconv_onnx.py'} {out} FILE.wav")
+
+
 @main.group()
 def datasets() -> None:
     """Corpus tools."""

@@ -1,0 +1,133 @@
+"""Run an emoconv model exported with ``emoconv export BUNDLE --onnx OUT_DIR``, without PyTorch.
+
+Needs numpy, soundfile, soxr and onnxruntime only. The front-end below recomputes emoconv's features in
+numpy from ``frontend.json`` (and ``mel.npy`` for log-mel): reflect padding by n_fft // 2, periodic
+Hann/Hamming window centred in n_fft, magnitude (STFT) or power (log-mel) spectrum, mel product, log(x +
+offset) or power compression, the bundle's normalisation, then pad/crop to the model's frames.
+
+    python emoconv_onnx.py OUT_DIR clip.wav [more.wav ...] [--json]
+
+From Python::
+
+    from emoconv_onnx import OnnxModel
+    model = OnnxModel("OUT_DIR")
+    model.predict_file("clip.wav")    # {"file", "label", "probabilities"}
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+
+
+class OnnxModel:
+    """An exported model folder: ``model.onnx``, ``frontend.json`` (and ``mel.npy``)."""
+
+    def __init__(self, folder: str | Path) -> None:
+        import onnxruntime as ort
+
+        self.folder = Path(folder)
+        self.cfg = json.loads((self.folder / "frontend.json").read_text())
+        self.mel = np.load(self.folder / "mel.npy") if self.cfg["kind"] == "logmel" else None
+        norm = self.cfg["normalizer"]
+        self.mean = None if norm.get("mean") is None else np.asarray(norm["mean"], dtype=np.float32)
+        self.std = None if norm.get("std") is None else np.asarray(norm["std"], dtype=np.float32)
+        opts = ort.SessionOptions()
+        opts.log_severity_level = 3
+        self.session = ort.InferenceSession(str(self.folder / "model.onnx"), opts,
+                                            providers=["CPUExecutionProvider"])
+        self.input_name = self.session.get_inputs()[0].name
+        self.labels = list(self.cfg["labels"])
+
+    def load(self, path: str | Path) -> np.ndarray:
+        import soundfile as sf
+        import soxr
+
+        data, sr = sf.read(str(path), dtype="float32", always_2d=True)
+        if data.shape[0] == 0:
+            raise ValueError(f"{path}: no audio samples")
+        wav = data.mean(axis=1) if data.shape[1] > 1 else data[:, 0]
+        if sr != self.cfg["sample_rate"]:
+            wav = soxr.resample(wav, sr, self.cfg["sample_rate"]).astype(np.float32)
+        return wav
+
+    def features(self, wav: np.ndarray) -> np.ndarray:
+        """``(1, T, F)`` features of a mono waveform, normalised as the bundle does."""
+        c = self.cfg
+        n_fft, hop, win = c["n_fft"], c["hop_length"], c["win_length"]
+        x = np.pad(wav.astype(np.float32), n_fft // 2, mode="reflect")
+        if len(x) < n_fft:
+            x = np.pad(x, (0, n_fft - len(x)))
+        n = max(1, 1 + (len(wav) + 2 * (n_fft // 2) - n_fft) // hop)  # emoconv's frame count (centred frames)
+        k = np.arange(win)
+        if c["window"] == "hann":
+            w = 0.5 - 0.5 * np.cos(2 * np.pi * k / win)
+        else:
+            w = 0.54 - 0.46 * np.cos(2 * np.pi * k / win)
+        left = (n_fft - win) // 2
+        window = np.zeros(n_fft)
+        window[left:left + win] = w
+        idx = np.arange(n_fft)[None, :] + hop * np.arange(n)[:, None]
+        spec = np.fft.rfft(x[idx] * window[None, :], axis=1)  # (T, n_fft // 2 + 1)
+        if c["kind"] == "stft":
+            feats = np.abs(spec)
+        else:
+            feats = (spec.real ** 2 + spec.imag ** 2) @ self.mel.T.astype(np.float64)
+        if c["compression"] == "log":
+            feats = np.log(feats + c["log_offset"])
+        elif c["compression"] == "power":
+            feats = feats ** c["power"]
+        feats = feats.astype(np.float32)[None]  # (1, T, F)
+        mode = c["normalizer"]["mode"]
+        if mode == "global":
+            feats = (feats - self.mean) / self.std
+        elif mode == "utterance":
+            m = feats.astype(np.float64).mean(axis=1, keepdims=True)
+            s = np.maximum(np.sqrt(((feats - m) ** 2).mean(axis=1, keepdims=True)), 1e-8)
+            feats = ((feats - m) / s).astype(np.float32)
+        return feats
+
+    def shape(self, feats: np.ndarray) -> np.ndarray:
+        frames = self.cfg["frames"]
+        t = feats.shape[1]
+        if self.cfg["pad_mode"] == "center":
+            if t >= frames:
+                s = (t - frames) // 2
+                return feats[:, s:s + frames]
+            before = (frames - t) // 2
+            return np.pad(feats, ((0, 0), (before, frames - t - before), (0, 0)))
+        return feats[:, :frames] if t >= frames else np.pad(feats, ((0, 0), (0, frames - t), (0, 0)))
+
+    def probabilities(self, wav: np.ndarray) -> np.ndarray:
+        x = self.shape(self.features(wav))[None].astype(np.float32)  # (1, C, T, F)
+        logits = self.session.run(None, {self.input_name: x})[0][0].astype(np.float64)
+        e = np.exp(logits - logits.max())
+        return e / e.sum()
+
+    def predict_file(self, path: str | Path) -> dict:
+        p = self.probabilities(self.load(path))
+        return {"file": str(path), "label": self.labels[int(np.argmax(p))],
+                "probabilities": {lab: round(float(v), 6) for lab, v in zip(self.labels, p)}}
+
+
+def main(argv: list[str]) -> int:
+    args = [a for a in argv if a != "--json"]
+    if len(args) < 2:
+        print("usage: python emoconv_onnx.py OUT_DIR FILE... [--json]", file=sys.stderr)
+        return 2
+    model = OnnxModel(args[0])
+    rows = [model.predict_file(f) for f in args[1:]]
+    if "--json" in argv:
+        print(json.dumps(rows, indent=2))
+    else:
+        for r in rows:
+            print(f"{r['file']}: {r['label']}    (" + "  ".join(f"{k} {v:.2f}" for k, v in r["probabilities"].items())
+                  + ")")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
