@@ -1,0 +1,102 @@
+"""The exported ONNX model against `emoconv predict`, side by side in one run: cold start and per-clip time.
+
+Builds a bundle of the demo's model (A2 with MTS (0.5, 1, 2), 40 log-mel bands, 20 ms hop; random weights),
+exports it with `emoconv export --onnx`, writes a 3 s clip, and measures
+1. cold start: wall time of a fresh process scoring the clip, `python emoconv_onnx.py OUT clip.wav` against
+   `emoconv predict BUNDLE clip.wav` (median of ``--repeats``); target ONNX < 0.5 s;
+2. per clip, warm, in one process: `OnnxModel.predict_file` against `Bundle.predict_files` (median of 20);
+   target: ONNX at least 2x faster.
+
+    python benchmarks/onnx_speed.py [--repeats 5] [--quick] [--json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import soundfile as sf
+
+from _figures import Figures, add_json_flag  # benchmarks/_figures.py (run as python benchmarks/X.py)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--repeats", type=int, default=5)
+    ap.add_argument("--quick", action="store_true", help="3 cold starts, 10 warm clips")
+    add_json_flag(ap)
+    args = ap.parse_args()
+    fig = Figures("onnx_speed", args)
+    cold_n, warm_n = (3, 10) if args.quick else (args.repeats, 20)
+    import torch
+
+    torch.set_num_threads(2)
+    from emoconv.bundle import load_bundle, save_bundle
+    from emoconv.export import export_onnx
+    from emoconv.features import FeatureConfig, Normalizer
+    from emoconv.features.inputs import InputConfig
+    from emoconv.models import build_model
+
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp)
+        feats = FeatureConfig(kind="logmel", n_mels=40, win_ms=25, hop_ms=20)
+        params = {"conv": "mts", "scales": [0.5, 1, 2]}
+        model = build_model("mts.a2", n_classes=4, input_shape=(1, 126, 40), **params)
+        norm = Normalizer("global").fit([torch.randn(1, 100, 40)])
+        bundle = save_bundle(root / "bundle", model=model, model_name="mts.a2", model_params=params,
+                             input_shape=(1, 126, 40), labels=["neutral", "anger", "happiness", "sadness"],
+                             features=feats, input_cfg=InputConfig(length="pad"), frames=126, normalizer=norm)
+        t0 = time.perf_counter()
+        out = export_onnx(load_bundle(bundle), root / "onnx")
+        export_s = time.perf_counter() - t0
+        clip = root / "clip.wav"
+        t = np.arange(3 * 16000) / 16000
+        sf.write(clip, (0.3 * np.sin(2 * np.pi * 180 * t)).astype(np.float32), 16000)
+        exe = Path(sys.executable).with_name("emoconv")
+        cmds = {"onnx": [sys.executable, str(out / "emoconv_onnx.py"), str(out), str(clip)],
+                "predict": [str(exe), "predict", str(bundle), str(clip)]}
+        cold: dict[str, list[float]] = {k: [] for k in cmds}
+        for _ in range(cold_n):  # interleaved, so that machine load affects both
+            for k, cmd in cmds.items():
+                t0 = time.perf_counter()
+                subprocess.run(cmd, check=True, capture_output=True)
+                cold[k].append(time.perf_counter() - t0)
+        sys.path.insert(0, str(out))
+        from emoconv_onnx import OnnxModel
+
+        onnx_model, torch_bundle = OnnxModel(out), load_bundle(bundle)
+        warm: dict[str, list[float]] = {"onnx": [], "predict": []}
+        onnx_model.predict_file(clip)
+        torch_bundle.predict_files([clip])
+        for _ in range(warm_n):
+            t0 = time.perf_counter()
+            onnx_model.predict_file(clip)
+            warm["onnx"].append(time.perf_counter() - t0)
+            t0 = time.perf_counter()
+            torch_bundle.predict_files([clip])
+            warm["predict"].append(time.perf_counter() - t0)
+    med = {k: statistics.median(v) for k, v in cold.items()}
+    wmed = {k: statistics.median(v) for k, v in warm.items()}
+    print(f"export of A2 MTS: {export_s:.1f} s")
+    print(f"cold start, one 3 s clip (median of {cold_n}): onnx {med['onnx']:.2f} s, emoconv predict "
+          f"{med['predict']:.2f} s; target onnx < 0.5 s: {'met' if med['onnx'] < 0.5 else 'NOT met'}")
+    print(f"warm, per clip (median of {warm_n}): onnx {1000 * wmed['onnx']:.1f} ms, torch {1000 * wmed['predict']:.1f} ms"
+          f" = {wmed['predict'] / wmed['onnx']:.2f}x; target >= 2x: "
+          f"{'met' if wmed['predict'] / wmed['onnx'] >= 2 else 'NOT met'}")
+    fig.add("export_s", export_s)
+    fig.add("onnx_cold_s", med["onnx"], 0.5, "<")
+    fig.add("predict_cold_s", med["predict"])
+    fig.add("onnx_warm_ms", 1000 * wmed["onnx"])
+    fig.add("predict_warm_ms", 1000 * wmed["predict"])
+    fig.add("warm_speedup", wmed["predict"] / wmed["onnx"], 2.0, ">=")
+    fig.emit(args.json)
+
+
+if __name__ == "__main__":
+    main()
