@@ -44,13 +44,14 @@ class OnnxModel:
 
     def load(self, path: str | Path) -> np.ndarray:
         import soundfile as sf
-        import soxr
 
         data, sr = sf.read(str(path), dtype="float32", always_2d=True)
         if data.shape[0] == 0:
             raise ValueError(f"{path}: no audio samples")
         wav = data.mean(axis=1) if data.shape[1] > 1 else data[:, 0]
         if sr != self.cfg["sample_rate"]:
+            import soxr  # only when the file needs resampling (a faster cold start otherwise)
+
             wav = soxr.resample(wav, sr, self.cfg["sample_rate"]).astype(np.float32)
         return wav
 
