@@ -1,1 +1,37 @@
-"""Reusable layers from the four systems, each in its own file."""
+"""Reusable layers from the four systems, each in its own file.
+
+The public names below are importable from here (``from emoconv.layers import MTSConv2d``); each is loaded
+from its module on first use, so importing one layer does not import the others (``emoconv predict``
+starts faster).
+
+>>> from emoconv.layers import MTSConv2d
+>>> MTSConv2d(1, 4, (5, 3), scales=(0.5, 1, 2)).scales
+(0.5, 1.0, 2.0)
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+_EXPORTS = {
+    "MTSConv2d": "mts", "PAPER_SCALE_SETS": "mts_kernels", "resample_kernel": "mts_kernels",
+    "probe_mts": "mts_stats", "mts_usage": "mts_stats", "track_mts_usage": "mts_stats",
+    "ArcFace": "arcface", "RegionAttention": "attention", "SpatialPyramidPool": "spp", "GlobalMaxPool": "spp",
+    "MDCB": "dilated", "ConvBody": "dilated", "FactorisedBranch": "dilated", "PlainBlock": "dilated",
+    "ConvType": "convtypes", "CONV_KINDS": "convtypes", "ELMClassifier": "elm", "NetworkELM": "elm",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str) -> Any:
+    if name in _EXPORTS:
+        value = getattr(importlib.import_module(f".{_EXPORTS[name]}", __name__), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))
