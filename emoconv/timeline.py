@@ -25,7 +25,6 @@ from pathlib import Path
 from typing import Any, Iterator
 
 import numpy as np
-import torch
 
 from .errors import AudioError, ConfigError
 

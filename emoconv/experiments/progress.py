@@ -26,7 +26,7 @@ import time
 from pathlib import Path
 from typing import Any, Sequence
 
-from ..faults import FAULT_ENV, fault_point
+from ..faults import FAULT_ENV, fault_point  # noqa: F401  (FAULT_ENV re-exported for the executors)
 from ..fileio import atomic_write_json, pid_alive
 
 STATUS_NAME = "status.json"
