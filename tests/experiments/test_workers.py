@@ -144,8 +144,10 @@ def test_ctrl_c_stops_cleanly_and_the_same_command_resumes(env, tmp_path, how):
     cmd = [sys.executable, "-m", "emoconv.cli", "run", str(recipe), "--executor", "processes", "--workers", "2",
            "--plugin", str(env["plugin"]), "--out", str(out), "--quiet"]
     environ = {**os.environ, "TINY_DELAY": "0.3", PLUGINS_ENV: ""}  # runs last long enough to be caught mid-sweep
+    # a terminal runs the foreground job with SIGINT at its default; a SIG_IGN inherited from the test process
+    # (seen once in a full parallel run) would make the child ignore Ctrl-C, as a shell's background job does
     proc = subprocess.Popen(cmd, env=environ, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            start_new_session=True)
+                            start_new_session=True, preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     deadline = time.monotonic() + 180
     status: dict = {}
     while time.monotonic() < deadline and proc.poll() is None:
