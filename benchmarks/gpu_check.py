@@ -101,8 +101,11 @@ def main() -> None:
     ap.add_argument("--tol-amp", type=float, default=0.05)
     ap.add_argument("--devices", default="cpu,cuda", help="reference,device (cpu,cpu checks the script itself)")
     ap.add_argument("--cache", default=None, help="feature cache folder (default: a temporary one)")
+    ap.add_argument("--quick", action="store_true", help="one variant per system, 2 epochs")
     add_json_flag(ap)
     args = ap.parse_args()
+    if args.quick:
+        args.variants, args.max_epochs = 1, 2
     fig = Figures("gpu_check", args)
     devices = [d.strip() for d in args.devices.split(",")]
     if len(devices) != 2:
