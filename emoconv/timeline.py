@@ -26,6 +26,7 @@ from typing import Any, Iterator
 
 import numpy as np
 
+from .audio.io import _existing_file, _reason
 from .errors import AudioError, ConfigError
 
 SILENCE = "silence"
@@ -39,9 +40,8 @@ def _windows(path: Path, sample_rate: int, window: int, hop: int, block: int,
 
     try:
         f = sf.SoundFile(str(path))
-    except Exception as exc:
-        raise AudioError(f"{path}: unreadable audio ({str(exc).strip().splitlines()[0]}); re-export it as WAV "
-                         "or FLAC") from None
+    except Exception as exc:  # libsndfile's errors, worded as load_audio words them
+        raise AudioError(f"{path}: unreadable audio ({_reason(exc)}); re-export it as WAV or FLAC") from None
     with f:
         stream = soxr.ResampleStream(f.samplerate, sample_rate, 1) if f.samplerate != sample_rate else None
         buf = np.zeros(0, dtype=np.float32)
@@ -124,16 +124,13 @@ def timeline(bundle: Any, path: str | Path, window_s: float | None = None, hop_s
             raise ConfigError(f"{name} must be a positive number of seconds, got {v!r}")
     if batch < 1 or smooth < 1:
         raise ConfigError(f"--batch and --smooth must be >= 1, got {batch} and {smooth}")
-    path = Path(path)
-    if not path.is_file():
-        raise AudioError(f"{path}: no such audio file")
     import soundfile as sf
 
+    path = _existing_file(path)
     try:
         duration = sf.info(str(path)).duration
     except Exception as exc:
-        raise AudioError(f"{path}: unreadable audio ({str(exc).strip().splitlines()[0]}); re-export it as WAV "
-                         "or FLAC") from None
+        raise AudioError(f"{path}: unreadable audio ({_reason(exc)}); re-export it as WAV or FLAC") from None
     window, hop = max(1, round(window_s * sr)), max(1, round(hop_s * sr))
     bar = None
     if progress:

@@ -226,9 +226,9 @@ class PoolOptions:
               "paper's neutral/happiness/sadness/anger) or shared (the classes every source has)")
 
 
-def parse_pool_options(options: Mapping[str, Any], where: str = "pool") -> tuple[dict[str, PoolSourceSpec], bool]:
-    """Validate a pool's options into ``({key: PoolSourceSpec}, skip_missing)``; ConfigError names the key
-    (``classes`` is read by :func:`load_pool`)."""
+def parse_pool_options(options: Mapping[str, Any],
+                       where: str = "pool") -> tuple[dict[str, PoolSourceSpec], PoolOptions]:
+    """Validate a pool's options into ``({key: PoolSourceSpec}, PoolOptions)``; ConfigError names the key."""
     opts = from_dict(PoolOptions, dict(options or {}), where)
     if not isinstance(opts.sources, dict) or not opts.sources:
         raise ConfigError(f"{where}.sources: give a mapping source name -> settings (path, label_map, ...)")
@@ -239,7 +239,7 @@ def parse_pool_options(options: Mapping[str, Any], where: str = "pool") -> tuple
         raw = dict(raw or {})
         raw.setdefault("name", str(key))
         specs[str(key)] = from_dict(PoolSourceSpec, raw, f"{where}.sources.{key}")
-    return specs, bool(opts.skip_missing)
+    return specs, opts
 
 
 def load_pool(options: Mapping[str, Any], root_for: Callable[[PoolSourceSpec], Path],
@@ -253,7 +253,8 @@ def load_pool(options: Mapping[str, Any], root_for: Callable[[PoolSourceSpec], P
     """
     if load is None:
         from .base import load_corpus as load
-    specs, skip_missing = parse_pool_options(options, where)
+    specs, opts = parse_pool_options(options, where)
+    skip_missing = bool(opts.skip_missing)
     loaded: dict[str, list[Utterance]] = {}
     sources: list[PoolSource] = []
     for key, spec in specs.items():
@@ -276,7 +277,7 @@ def load_pool(options: Mapping[str, Any], root_for: Callable[[PoolSourceSpec], P
     if not loaded:
         raise ConfigError(f"{where}.sources: every source is skipped or has no path; give at least one "
                           f"{where}.sources.NAME.path")
-    if from_dict(PoolOptions, dict(options or {}), where).classes == "shared":
+    if opts.classes == "shared":
         return pool_shared(loaded)
     return pool_corpora(loaded, sources)
 

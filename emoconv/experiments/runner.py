@@ -11,6 +11,7 @@ validation grid search, scores the test partition and returns the record.
 
 from __future__ import annotations
 
+import functools
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -45,11 +46,18 @@ def recipe_hash(recipe: Recipe) -> str:
     return stable_hash([recipe.to_dict(), __version__])
 
 
+@functools.lru_cache(maxsize=1)
+def _default_train() -> dict[str, Any]:
+    from ..training.config import TrainConfig
+
+    return to_dict(TrainConfig())
+
+
 def _train_key(train: Any) -> dict[str, Any]:
     """The training settings that enter a run key (newer fields only when set; see ``KEY_OPTIONAL``)."""
-    from ..training.config import KEY_OPTIONAL, TrainConfig
+    from ..training.config import KEY_OPTIONAL
 
-    default = to_dict(TrainConfig())
+    default = _default_train()
     out = {k: v for k, v in to_dict(train).items() if k not in ("progress", "eval_batch_size")}
     for k in KEY_OPTIONAL:
         if out.get(k) == default.get(k):

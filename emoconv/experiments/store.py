@@ -179,15 +179,15 @@ class ResultsStore:
         """All valid result records (see :meth:`invalid_keys` for the others)."""
         return self.scan()[0]
 
-    def rebuild_index(self) -> Path:
-        """Regenerate index.csv from the records."""
+    def rebuild_index(self, records: list[dict[str, Any]] | None = None) -> Path:
+        """Regenerate index.csv from the records (``records``: already read, e.g. by :meth:`scan`)."""
         import csv
         import io
 
         buf = io.StringIO()
         writer = csv.writer(buf)
         writer.writerow(INDEX_COLUMNS)
-        for rec in self.records():
+        for rec in self.records() if records is None else records:
             m = rec.get("metrics", {})
             writer.writerow([rec.get("key"), rec.get("corpus"), rec.get("model"), rec.get("variant"),
                              rec.get("fold"), rec.get("seed")] +

@@ -88,10 +88,13 @@ def run_sweep(recipe: Recipe, rundir: Path | None = None, executor: str = "local
     try:
         outcome = execute(recipe, missing, store, progress=progress, cache_dir=cache_dir, **extra, **options)
     finally:
-        store.rebuild_index()
         if (rundir / "bundles").is_dir():  # each bundle's cross-validated evidence (emoconv.experiments.evidence)
             from .evidence import write_evidence
 
-            write_evidence(rundir, store.scan()[0], planned)
+            records = store.scan()[0]
+            store.rebuild_index(records)
+            write_evidence(rundir, records, planned)
+        else:
+            store.rebuild_index()
         store.release()
     return SweepResult(rundir=rundir, planned=planned, skipped=skipped, outcome=outcome)

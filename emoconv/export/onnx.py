@@ -63,6 +63,7 @@ def frontend_config(bundle: Any) -> dict[str, Any]:
 def export_onnx(bundle: Any, out_dir: str | Path) -> Path:
     """Write the ONNX folder of a loaded bundle (see the module docstring); returns its path."""
     import contextlib
+    import inspect
     import io
     import logging
     import warnings
@@ -90,7 +91,7 @@ def export_onnx(bundle: Any, out_dir: str | Path) -> Path:
         x = torch.zeros(2, *bundle.meta["input_shape"])
         model = bundle.model.eval()
         batch = torch.export.Dim("batch", min=1, max=4096)
-        arg = next(iter(__import__("inspect").signature(model.forward).parameters))
+        arg = next(iter(inspect.signature(model.forward).parameters))  # dynamic_shapes is keyed by its name
         quiet = logging.getLogger("torch.onnx")
         level = quiet.level
         quiet.setLevel(logging.ERROR)  # the exporter's notes (e.g. torchvision not installed) are not ours
