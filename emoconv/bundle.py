@@ -303,10 +303,12 @@ def format_info(info: dict[str, Any]) -> str:
              f"(torch {info['torch_version']}), features {info['features']}",
              f"labels: {', '.join(info['labels'])}"]
     if t.get("corpus"):
-        content = t.get("corpus_content") or {}
-        lines.append(f"trained on: corpus {t['corpus']} ({t.get('n_utterances')} utterances, content "
-                     f"{content.get('hash', '?')}), recipe {t.get('recipe')}, variant {t.get('variant')}, "
-                     f"fold {t.get('fold')}, seed {t.get('seed')}")
+        content = (t.get("corpus_content") or {}).get("hash")
+        size = ", ".join(x for x in (f"{t['n_utterances']} utterances" if t.get("n_utterances") else "",
+                                     f"content {content}" if content else "") if x)
+        rest = [f"{k} {t[k]}" for k in ("recipe", "variant", "fold", "seed") if t.get(k) is not None]
+        lines.append(f"trained on: corpus {t['corpus']}" + (f" ({size})" if size else "") + ", " + ", ".join(rest)
+                     + ("" if t.get("recipe") else " (written before emoconv recorded more)"))
         proto = t.get("protocol") or {}
         fold = proto.get("fold") or {}
         if proto:
