@@ -132,23 +132,35 @@ class Bundle:
             "cross_validated": evidence,
         }
 
-    def predict_files(self, files: list[str | Path]) -> list[dict[str, Any]]:
-        """Label and class probabilities for each audio file."""
+    def predict_files(self, files: list[str | Path], same_speaker: bool = False) -> list[dict[str, Any]]:
+        """Label and class probabilities for each audio file.
+
+        ``same_speaker``: the files are one speaker's; a per-speaker normalised model then normalises them with
+        their pooled statistics (as in training) instead of each file's own.
+        """
         from types import SimpleNamespace
 
         from .features.kinds import extract_for, is_segmented
 
         # extractors need only path and speaker; importing emoconv.corpora here would slow a cold start
         segmented = is_segmented(self.features)
-        out = []
+        feats: list[Any] = []
         for f in files:  # file by file: one unreadable file costs its own row only
             try:
                 (x,) = extract_for(self.features, [SimpleNamespace(path=Path(f), speaker="predict")], cache=None)
             except EmoconvError as exc:
-                out.append({"file": str(f), "error": str(exc)})
-                continue
-            out.append(self._predict_one(str(f), x, segmented))
-        return out
+                x = {"file": str(f), "error": str(exc)}
+            feats.append(x)
+        self._speaker_stats = None
+        good = [x for x in feats if isinstance(x, torch.Tensor)]
+        if same_speaker and good and self.normalizer is not None and self.normalizer.mode == "speaker":
+            from .features.normalize import _stats
+
+            self._speaker_stats = _stats(good)
+        try:
+            return [x if isinstance(x, dict) else self._predict_one(str(f), x, segmented) for f, x in zip(files, feats)]
+        finally:
+            self._speaker_stats = None
 
     def _batch(self, x: torch.Tensor, mode: str) -> torch.Tensor:
         """Normalised features ``(C, T, F)`` shaped into the model's input batch for one utterance."""
@@ -163,9 +175,20 @@ class Bundle:
         return x.unsqueeze(0)
 
     def _normalise(self, feat: torch.Tensor) -> torch.Tensor:
-        if self.normalizer is not None and self.normalizer.mode != "none":
-            return self.normalizer.transform(feat)
-        return feat
+        """The bundle's normalisation; a per-speaker model (``normalize: speaker``) meets a speaker it has not
+        heard, so it uses the statistics set by ``predict_files(..., same_speaker=True)`` (the pooled statistics
+        of one speaker's files, the training rule), else the file's own statistics."""
+        if self.normalizer is None or self.normalizer.mode == "none":
+            return feat
+        if self.normalizer.mode == "speaker":
+            from .features.normalize import Normalizer
+
+            stats = getattr(self, "_speaker_stats", None)
+            if stats is None:
+                return Normalizer("utterance").transform(feat)
+            out = (feat - stats[0]) / stats[1]
+            return out
+        return self.normalizer.transform(feat)
 
     def _scores(self, batch: torch.Tensor, mode: str) -> torch.Tensor:
         from .features import aggregate_segments

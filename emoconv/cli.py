@@ -186,10 +186,12 @@ def analyze(rundir: Path, out: Path | None, condition: str, kernel: str) -> None
 @click.option("--csv", "as_csv", is_flag=True, help="Timeline rows as CSV.")
 @click.option("--plot", type=click.Path(path_type=Path), default=None,
               help="Timeline: write a PNG of the probabilities over time under the waveform (one FILE).")
+@click.option("--same-speaker", is_flag=True,
+              help="FILES are one speaker's: a per-speaker normalised model uses their pooled statistics.")
 @_friendly
 def predict(bundle: Path, files: tuple[Path, ...], as_json: bool, info: bool, timeline: bool,
             window_s: float | None, hop_s: float, smooth: int, vad_db: float, no_vad: bool, as_csv: bool,
-            plot: Path | None) -> None:
+            plot: Path | None, same_speaker: bool) -> None:
     """Predict the emotion of each audio FILE with a model BUNDLE (or describe it: --info)."""
     from .bundle import format_info, load_bundle
     from .errors import ConfigError
@@ -213,7 +215,7 @@ def predict(bundle: Path, files: tuple[Path, ...], as_json: bool, info: bool, ti
         echo_timelines(b, files, window_s=window_s, hop_s=hop_s, smooth=smooth, vad_db=None if no_vad else vad_db,
                        as_json=as_json, as_csv=as_csv, plot=plot)
         return
-    results = b.predict_files(list(files))
+    results = b.predict_files(list(files), same_speaker=same_speaker)
     bad = [r for r in results if "error" in r]
     if as_json:
         click.echo(json.dumps(results, indent=2, allow_nan=False))
@@ -278,6 +280,32 @@ def datasets_inspect(corpus: str, path: Path, as_json: bool, no_audio_check: boo
     click.echo(json.dumps(data, indent=2) if as_json else rep.render())
     if not data.get("n_utterances", data.get("total", 0)):
         sys.exit(1)
+
+
+@main.command(context_settings={"ignore_unknown_options": True})
+@click.argument("corpus")
+@click.argument("path", type=click.Path(path_type=Path))
+@click.argument("overrides", nargs=-1)
+@click.option("--recipe", type=click.Path(path_type=Path), default=None,
+              help="Recipe with one model (default: emoconv's own, emoconv/recipes/ecnet.yaml).")
+@click.option("--out", type=click.Path(path_type=Path), default=None,
+              help="Bundle folder to write (default: WORKDIR/model).")
+@click.option("--workdir", type=click.Path(path_type=Path), default=None,
+              help="Cross-validation results folder, resumable (default: runs/train-CORPUS).")
+@click.option("--executor", default="local", show_default=True, help="How folds run: local, processes, ray.")
+@click.option("--workers", type=int, default=None, help="Worker count (processes/ray executors).")
+@click.option("--json", "as_json", is_flag=True, help="End with one JSON line: ua, wa, protocol, folds, bundle.")
+@click.option("--quiet", is_flag=True, help="No progress bars.")
+@_friendly
+def train(corpus: str, path: Path, overrides: tuple[str, ...], recipe: Path | None, out: Path | None,
+          workdir: Path | None, executor: str, workers: int | None, as_json: bool, quiet: bool) -> None:
+    """Cross-validate on CORPUS (a loader name, e.g. ravdess) at PATH, then train on every speaker and write
+    a bundle for `emoconv predict`. OVERRIDES are key=value recipe settings, e.g. normalize=global."""
+    from .train_cli import echo_summary, train_corpus
+
+    summary = train_corpus(corpus, path, recipe, out, workdir, list(overrides), executor=executor,
+                           workers=workers, progress=not quiet)
+    echo_summary(summary, as_json)
 
 
 @main.command("models")

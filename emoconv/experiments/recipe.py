@@ -257,7 +257,13 @@ def build_recipe(tree: Mapping[str, Any], overrides: list[str] | None = None, wh
         from .augment import augment_for
 
         for m in models:  # validate now, not mid-sweep
-            augment_for(SimpleNamespace(augment=kwargs.get("augment", {})), m)
+            cond = augment_for(SimpleNamespace(augment=kwargs.get("augment", {})), m)
+            noisy = cond.active or any(c != "none" for c in cond.conditions)
+            train = kwargs["train"]
+            if noisy and (train.wave_augment.active or train.fixed_epochs):
+                raise ConfigError(f"{where}: noise conditions (augment) cannot be combined with "
+                                  "train.wave_augment or train.fixed_epochs; use train.wave_augment.noise_dir "
+                                  "for noise in training, or drop one of them")
     if "seeds" in rest:
         seeds = rest["seeds"]
         if not isinstance(seeds, list) or not all(isinstance(s, int) for s in seeds):

@@ -189,7 +189,8 @@ def execute_run(recipe: Recipe, run: RunSpec, ws: Workspace, rundir: Path | None
     speakers = [u.speaker for u in utts]
 
     norm_mode = recipe.normalize_for(run.model)
-    norm = Normalizer(norm_mode).fit([feats[i] for i in fold.train], [speakers[i] for i in fold.train])
+    fit_idx = tuple(fold.train) + (tuple(fold.val) if recipe.train.fixed_epochs else ())  # what trains
+    norm = Normalizer(norm_mode).fit([feats[i] for i in fit_idx], [speakers[i] for i in fit_idx])
     normed = norm.transform_many(feats, speakers) if norm_mode != "none" else list(feats)
     input_cfg = recipe.input_for(run.corpus, run.model)
     torch.manual_seed(run.seed)
@@ -248,20 +249,25 @@ def execute_run(recipe: Recipe, run: RunSpec, ws: Workspace, rundir: Path | None
             rows = np.flatnonzero(np.isin(groups, np.asarray(idx, dtype=np.int64)))
             return Examples([xs[r] for r in rows], y_all[groups[rows]], groups[rows])
 
-        train, val, test = part(fold.train), part(fold.val), part(fold.test)
+        train, val, test = part(fit_idx), None if cfg.fixed_epochs else part(fold.val), part(fold.test)
+
+        def shape_one(f: torch.Tensor) -> torch.Tensor:
+            return _shape_inputs(input_cfg, [f], corpus_max, False)[0][0] if input_cfg.length == "pad" else f
+
+        if (augment.active or cfg.wave_augment.active) and (segmented or input_cfg.length == "segment"):
+            raise ConfigError("augment / train.wave_augment need one example per utterance; use input.length "
+                              "variable or pad")
+        by_utt = {int(g): xs[r] for r, g in enumerate(groups)}
         if augment.active:  # noise conditions (emoconv.experiments.augment)
             from .augment import noisy_partitions
 
-            if segmented or input_cfg.length == "segment":
-                raise ConfigError("augment: noise conditions need one example per utterance; use input.length "
-                                  "variable or pad")
-
-            def shape_one(f: torch.Tensor) -> torch.Tensor:
-                return _shape_inputs(input_cfg, [f], corpus_max, False)[0][0] if input_cfg.length == "pad" else f
-
-            by_utt = {int(g): xs[r] for r, g in enumerate(groups)}
             train, val, test, noisy_ids, describe = noisy_partitions(
                 augment, ws, run.corpus, feat_cfg, utts, norm, shape_one, fold, y_all, by_utt)
+        if cfg.wave_augment.active:  # speed / gain / crop / noise variants (emoconv.experiments.wave_augment)
+            from .wave_augment import augmented_train
+
+            train = augmented_train(cfg.wave_augment, ws, feat_cfg, utts, speakers, norm, shape_one, fit_idx,
+                                    y_all, by_utt)
         result = fit(build, train, val, cfg, n_classes=n_classes, progress=progress)
         model = result.model
         usage = _track_usage(model, True)
@@ -282,6 +288,7 @@ def execute_run(recipe: Recipe, run: RunSpec, ws: Workspace, rundir: Path | None
         "labels": labels, "n_utterances": len(utts), "input_shape": list(input_shape),
         "skipped_files": list(ws.skipped.get(run.corpus, [])),
         "metrics": metrics, "y_true": y_true.tolist(), "y_pred": y_pred.tolist(),
+        "probs": np.round(probs, 5).tolist(),  # per test example, for score fusion (emoconv.experiments.fusion)
         "utterances": [utts[i].uid for i in test_utts] if noisy_ids is None else noisy_ids,
         "val": _chosen_val(result) if result else {},
         "hparams": result.hparams if result else {}, "grid": result.grid if result else [],
@@ -367,7 +374,7 @@ def _estimator_params(est: Any) -> int:
 def _chosen_val(result: Any) -> dict[str, float]:
     """Validation figures at the chosen grid point (used to pick variants without touching test data)."""
     for trial in result.grid:
-        if all(trial.get(k) == v for k, v in result.hparams.items()):
+        if all(trial.get(k) == v for k, v in result.hparams.items()) and "val_ua" in trial:
             return {"ua": trial["val_ua"], "accuracy": trial["val_accuracy"], "loss": trial["val_loss"]}
     return {}
 

@@ -53,6 +53,48 @@ class BatchAugment:
             or self.mixup > 0
 
 
+@dataclass(frozen=True)
+class WaveAugment:
+    """``train.wave_augment``: speed, gain, crop and noise variants of training utterances (off by default).
+
+    Applied by the runner (:mod:`emoconv.experiments.wave_augment`, which documents each setting) before
+    features are computed; ``copies`` > 0 turns it on.
+    """
+
+    copies: int = 0
+    variants: int = 6
+    speeds: tuple[float, ...] = ()
+    gain_db: tuple[float, float] = (0.0, 0.0)
+    crop: float = 1.0
+    noise_dir: str | None = None
+    snr_range: tuple[float, float] = (5.0, 20.0)
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        where = "train.wave_augment"
+        check(isinstance(self.copies, int) and self.copies >= 0, f"{where}.copies must be an integer >= 0, got "
+              f"{self.copies!r}")
+        check(isinstance(self.variants, int) and self.variants >= max(1, self.copies),
+              f"{where}.variants must be an integer >= copies ({self.copies}), got {self.variants!r}")
+        check(all(0.5 <= float(s) <= 2.0 for s in self.speeds),
+              f"{where}.speeds: factors must lie in [0.5, 2], got {list(self.speeds)}")
+        check(len(self.gain_db) == 2 and self.gain_db[0] <= self.gain_db[1],
+              f"{where}.gain_db={list(self.gain_db)}: give [low, high] in dB")
+        check(0.1 <= self.crop <= 1.0, f"{where}.crop must be in [0.1, 1] (the least share kept), got {self.crop}")
+        check(len(self.snr_range) == 2 and self.snr_range[0] <= self.snr_range[1],
+              f"{where}.snr_range={list(self.snr_range)}: give [low, high] in dB")
+        if self.noise_dir:
+            from pathlib import Path
+
+            check(Path(str(self.noise_dir)).expanduser().is_dir(),
+                  f"{where}.noise_dir: {self.noise_dir} is not a folder; point it at a folder of noise clips "
+                  "(e.g. ../shared/corpora/esc10) or drop it")
+
+    @property
+    def active(self) -> bool:
+        return self.copies > 0
+
+
 def _masks(x: torch.Tensor, n: int, width: int, axis: int, value: float, gen: torch.Generator) -> torch.Tensor:
     """``n`` masks per example along ``axis`` (2 or 3) of ``x`` ``(B, C, T, F)``, widths in ``[0, width)``."""
     if n == 0 or width == 0:
@@ -91,4 +133,4 @@ def mixup(x: torch.Tensor, y: torch.Tensor, lengths: torch.Tensor | None, alpha:
     return mixed, y, y[perm.to(y.device)], lam, lens
 
 
-__all__ = ["BatchAugment", "mixup", "spec_augment"]
+__all__ = ["BatchAugment", "WaveAugment", "mixup", "spec_augment"]

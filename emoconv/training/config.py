@@ -5,9 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from ..config import check
-from .augment import BatchAugment
+from .augment import BatchAugment, WaveAugment
 
-KEY_OPTIONAL = ("batch_augment",)
+KEY_OPTIONAL = ("batch_augment", "min_epochs", "wave_augment", "fixed_epochs")
 """TrainConfig fields (added after 0.2.0) that enter run keys only when they differ from the default."""
 
 
@@ -41,8 +41,17 @@ class TrainConfig:
     neither stops training early nor is picked by luck. ``mts_probe: true`` adds, after every epoch, a
     diagnostic of each MTS layer on the first validation batch to the history (per-scale win shares,
     response amplitudes, gradient through each branch: :func:`emoconv.layers.mts_stats.probe_mts`).
+    ``lr_schedule: onecycle`` is torch's ``OneCycleLR`` (cosine warm-up over the first 10 % of
+    ``max_epochs`` to the grid's ``lr``, then cosine annealing), stepped once per batch; with it, early
+    stopping only starts counting after ``min_epochs`` epochs (default 0: from the first epoch).
     ``batch_augment`` masks (SpecAugment) and mixes (mixup) training batches
-    (:class:`emoconv.training.augment.BatchAugment`; off by default).
+    (:class:`emoconv.training.augment.BatchAugment`; off by default). ``wave_augment`` adds speed, gain,
+    crop and noise variants of the training utterances, redrawn every epoch, features cached
+    (:mod:`emoconv.experiments.wave_augment`; off by default).
+
+    ``fixed_epochs: true`` uses no validation at all: the validation speakers join the training partition,
+    the model trains exactly ``max_epochs`` epochs (best with ``lr_schedule: onecycle``) and the last
+    weights are kept; the number of epochs is then a fixed part of the recipe, never tuned on the fold.
 
     Run keys: fields added after 0.2.0 (:data:`KEY_OPTIONAL`) enter a run's key only when set away from
     their default, so adding a setting does not invalidate the results of every earlier sweep.
@@ -76,6 +85,9 @@ class TrainConfig:
     smooth_epochs: int = 1
     mts_probe: bool = False
     batch_augment: BatchAugment = field(default_factory=BatchAugment)
+    min_epochs: int = 0
+    wave_augment: WaveAugment = field(default_factory=WaveAugment)
+    fixed_epochs: bool = False
 
     def __post_init__(self) -> None:
         check(self.lr > 0, f"train.lr must be > 0, got {self.lr}")
@@ -89,8 +101,8 @@ class TrainConfig:
               f"train.select_by must be val_ua, val_loss or val_accuracy, got {self.select_by!r}")
         check(self.device in ("auto", "cpu", "cuda") or self.device.startswith("cuda:"),
               f"train.device must be auto, cpu or cuda[:N], got {self.device!r}")
-        check(self.lr_schedule in ("none", "cyclic"),
-              f"train.lr_schedule must be none or cyclic, got {self.lr_schedule!r}")
+        check(self.lr_schedule in ("none", "cyclic", "onecycle"),
+              f"train.lr_schedule must be none, cyclic or onecycle, got {self.lr_schedule!r}")
         self._check_schedule()
 
     def _check_schedule(self) -> None:
@@ -118,6 +130,11 @@ class TrainConfig:
               f"train.class_weight_alpha must be > 0 (or unset for 1/K), got {self.class_weight_alpha}")
         check(isinstance(self.smooth_epochs, int) and self.smooth_epochs >= 1,
               f"train.smooth_epochs must be an integer >= 1, got {self.smooth_epochs!r}")
+        check(not self.fixed_epochs or (len(self.grid()) == 1 and not self.lr_range_test),
+              "train.fixed_epochs trains without validation, so nothing can pick a grid point or run the range "
+              "test: give one lr and weight_decay, and drop train.lr_range_test")
+        check(isinstance(self.min_epochs, int) and 0 <= self.min_epochs <= self.max_epochs,
+              f"train.min_epochs must be an integer in [0, max_epochs], got {self.min_epochs!r}")
         check(self.class_weighted or self.class_weight_alpha is None,
               "train.class_weight_alpha needs train.class_weighted: true")
 

@@ -202,7 +202,7 @@ def _probe(model: nn.Module, val: Examples, record: dict[str, Any], device: str)
 def train_one(
     build: Callable[[], nn.Module],
     train: Examples,
-    val: Examples,
+    val: Examples | None,
     cfg: TrainConfig,
     n_classes: int,
     lr: float,
@@ -211,6 +211,8 @@ def train_one(
     info: dict[str, Any] | None = None,
 ) -> tuple[nn.Module, int, list[dict[str, float]]]:
     """Train one model at one hyperparameter point; return (best model, best epoch, history).
+
+    ``val=None`` trains exactly ``cfg.max_epochs`` epochs and returns the last weights (no validation).
 
     ``info``, when given, receives the CLR bounds used (``lr_min``, ``lr_max``, ``lr_bounds_from``).
     """
@@ -233,6 +235,10 @@ def train_one(
             info.update(bounds)
         scheduler = cyclic_lr(opt, bounds["lr_min"], bounds["lr_max"], n_train=len(train),
                               batch_size=cfg.batch_size, epochs_per_step=cfg.clr_step_epochs)
+    elif cfg.lr_schedule == "onecycle":
+        steps = max(1, math.ceil(len(train) / cfg.batch_size))
+        scheduler = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=lr, epochs=cfg.max_epochs, steps_per_epoch=steps,
+                                                        pct_start=0.1)
     variable = _is_variable(model)
     use_amp = cfg.amp and device.startswith("cuda")  # mixed precision on CUDA only; on CPU a no-op
     scaler = torch.amp.GradScaler("cuda") if use_amp else None
@@ -269,11 +275,20 @@ def train_one(
                 scaler.scale(loss).backward()
                 scaler.step(opt)
                 scaler.update()
-            if scheduler is not None:
+            if scheduler is not None and getattr(scheduler, "total_steps", math.inf) > scheduler.last_epoch + 1:
                 scheduler.step()
             total += float(loss.detach()) * len(y)
             count += len(y)
         train_time = time.perf_counter() - t0
+        if val is None:  # a fixed number of epochs, no selection (the final model on every speaker)
+            history.append({"epoch": epoch, "train_loss": total / max(count, 1), "time_s": train_time,
+                            "lr": float(opt.param_groups[0]["lr"])})
+            if progress is not None:
+                progress.set_postfix(epoch=epoch, train_loss=f"{history[-1]['train_loss']:.3f}", refresh=False)
+                progress.update(0)
+            _call_hook(model, "average_reference_kernels")
+            best_epoch = epoch
+            continue
         val_loss, val_acc, val_ua = _evaluate(model, val, cfg.eval_batch_size, device, weight)
         history.append({"epoch": epoch, "train_loss": total / max(count, 1), "val_loss": val_loss,
                         "val_accuracy": val_acc, "val_ua": val_ua, "time_s": train_time,
@@ -292,7 +307,7 @@ def train_one(
         if score > best_score + cfg.min_delta:
             best_score, best_epoch, bad = score, epoch, 0
             best_state = copy.deepcopy(model.state_dict())
-        else:
+        elif epoch > cfg.min_epochs:
             bad += 1
         # MTS reference mode: fold the per-scale copies in after validation and model selection, as the
         # published training loop does (a no-op for every other model)
@@ -307,15 +322,25 @@ def train_one(
 def fit(
     build: Callable[[], nn.Module],
     train: Examples,
-    val: Examples,
+    val: Examples | None,
     cfg: TrainConfig,
     n_classes: int,
     progress: Any = None,
 ) -> FitResult:
     """Grid-search ``cfg.grid()`` on ``val``; return the best model, retrained weights restored.
 
-    ``build`` must return a fresh, untrained model each call (seeded by the trainer).
+    ``build`` must return a fresh, untrained model each call (seeded by the trainer). ``val=None`` (with
+    ``train.fixed_epochs``) trains the first grid point for ``max_epochs`` epochs and keeps the last weights.
     """
+    if val is None:  # fixed epochs, no validation: one grid point
+        if len(train) == 0:
+            raise ConfigError("the training partition is empty; check the protocol settings")
+        point = cfg.grid()[0]
+        info: dict[str, Any] = {}
+        model, best_epoch, history = train_one(build, train, None, cfg, n_classes, point["lr"],
+                                               point["weight_decay"], progress, info)
+        return FitResult(model=model, hparams=dict(point), best_epoch=best_epoch, epochs=len(history),
+                         history=history, grid=[{**point, "best_epoch": best_epoch, "epochs": len(history), **info}])
     if len(train) == 0 or len(val) == 0:
         raise ConfigError("training or validation partition is empty; check the protocol settings")
     trials: list[dict[str, Any]] = []

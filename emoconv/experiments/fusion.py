@@ -1,0 +1,81 @@
+"""Late (score) fusion of two systems' run records on the same folds, and their paired comparison.
+
+Each run record keeps the class probabilities of its test utterances (``probs``, one row per entry of
+``utterances``). Two result folders run with the same protocol on the same corpus have the same folds;
+:func:`fuse` matches their records by fold and seed, checks that the test utterances agree, and scores the
+weighted mean of the probabilities, ``w p_a + (1 - w) p_b``. The weight is fixed beforehand (0.5 by
+default): choosing it on the test folds would report a figure no user could reach.
+
+>>> a = [{"fold": 0, "seed": 0, "utterances": ["u1", "u2"], "labels": ["x", "y"], "y_true": [0, 1],
+...       "probs": [[0.6, 0.4], [0.6, 0.4]]}]
+>>> b = [{"fold": 0, "seed": 0, "utterances": ["u1", "u2"], "labels": ["x", "y"], "y_true": [0, 1],
+...       "probs": [[0.9, 0.1], [0.2, 0.8]]}]
+>>> fuse(a, b)[0]["y_pred"]
+[0, 1]
+"""
+
+from __future__ import annotations
+
+from typing import Any, Sequence
+
+import numpy as np
+
+from ..errors import ConfigError
+
+__all__ = ["compare", "fold_ua", "fuse"]
+
+
+def _by_fold(records: Sequence[dict[str, Any]], name: str) -> dict[tuple[int, int], dict[str, Any]]:
+    out = {}
+    for r in records:
+        if "probs" not in r:
+            raise ConfigError(f"{name}: run {r.get('key')} has no test probabilities (written before emoconv "
+                              "kept them); rerun it to fuse it")
+        out[(int(r["fold"]), int(r["seed"]))] = r
+    return out
+
+
+def fuse(a: Sequence[dict[str, Any]], b: Sequence[dict[str, Any]], weight: float = 0.5) -> list[dict[str, Any]]:
+    """Fused fold records ``{fold, seed, y_true, y_pred, labels, utterances}`` of the folds both systems ran."""
+    if not 0.0 <= weight <= 1.0:
+        raise ConfigError(f"fusion weight must be in [0, 1], got {weight}")
+    fa, fb = _by_fold(a, "first system"), _by_fold(b, "second system")
+    out = []
+    for key in sorted(set(fa) & set(fb)):
+        ra, rb = fa[key], fb[key]
+        if list(ra["utterances"]) != list(rb["utterances"]) or list(ra["labels"]) != list(rb["labels"]):
+            raise ConfigError(f"fold {key[0]}: the two systems tested different utterances or labels; fuse runs "
+                              "of the same corpus and protocol")
+        p = weight * np.asarray(ra["probs"], dtype=np.float64) + (1 - weight) * np.asarray(rb["probs"], np.float64)
+        out.append({"fold": key[0], "seed": key[1], "labels": list(ra["labels"]), "utterances": list(ra["utterances"]),
+                    "y_true": list(ra["y_true"]), "y_pred": p.argmax(1).tolist()})
+    return out
+
+
+def fold_ua(records: Sequence[dict[str, Any]]) -> dict[tuple[int, int], float]:
+    """UA (fraction) of each fold record, keyed by ``(fold, seed)``."""
+    from ..protocol import classification_metrics
+
+    return {(int(r["fold"]), int(r["seed"])): float(classification_metrics(r["y_true"], r["y_pred"],
+                                                                           r["labels"])["ua"]) for r in records}
+
+
+def compare(base: Sequence[dict[str, Any]], new: Sequence[dict[str, Any]]) -> dict[str, Any]:
+    """Pooled UA of both (percent), the per-fold UA difference and a paired Wilcoxon test over folds."""
+    from ..protocol import pooled_metrics
+    from ..protocol.stats import paired_wilcoxon
+
+    ua_a, ua_b = fold_ua(base), fold_ua(new)
+    keys = sorted(set(ua_a) & set(ua_b))
+    if not keys:
+        raise ConfigError("compare: the two systems share no fold")
+    pick = {k: r for r in base for k in [(int(r["fold"]), int(r["seed"]))] if k in keys}
+    pick_b = {k: r for r in new for k in [(int(r["fold"]), int(r["seed"]))] if k in keys}
+    labels = next(iter(pick.values()))["labels"]
+    pooled_a = pooled_metrics([(pick[k]["y_true"], pick[k]["y_pred"]) for k in keys], labels)
+    pooled_b = pooled_metrics([(pick_b[k]["y_true"], pick_b[k]["y_pred"]) for k in keys], labels)
+    a, b = [ua_a[k] for k in keys], [ua_b[k] for k in keys]
+    test = paired_wilcoxon(a, b)
+    return {"folds": len(keys), "base_ua": 100 * pooled_a["ua"], "new_ua": 100 * pooled_b["ua"],
+            "base_fold_mean": 100 * float(np.mean(a)), "new_fold_mean": 100 * float(np.mean(b)),
+            "new_wins": int(sum(y > x for x, y in zip(a, b))), "p_value": test["p_value"], "test": test}

@@ -1,0 +1,127 @@
+"""``ecnet``: emoconv's own compact CNN for speech emotion recognition on whole utterances.
+
+Not a paper's system: a model sized for the corpora SER is trained on (hundreds to a few thousand
+utterances), built from the toolkit's layers. Input ``(B, C, T, F)`` log-mel (any ``T``; padded batches
+carry ``lengths``), logits ``(B, n_classes)``:
+
+* ``len(channels)`` stages of two 3 x 3 convolutions with batch norm and ReLU, then 2 x 2 max-pooling;
+  with ``conv: mts`` the *first* convolution of every stage is a multi-time-scale convolution
+  (:class:`emoconv.layers.MTSConv2d`, scales ``scales`` along time, no extra weights), so each stage
+  matches its patterns at several speaking rates;
+* frequency averaged out, then attentive statistics pooling over the valid frames (weighted mean and
+  standard deviation, K. Okabe et al., Interspeech 2018), so utterances of any length give one vector and
+  padding never enters it;
+* dropout, a ``hidden``-unit layer, dropout, the classifier: about 0.3 M weights at the defaults,
+  instead of the millions of an FC layer over a flattened spectrogram.
+
+>>> net = build(n_classes=4, input_shape=(1, 120, 40))
+>>> net(torch.randn(2, 1, 120, 40), lengths=torch.tensor([120, 80])).shape
+torch.Size([2, 4])
+"""
+
+from __future__ import annotations
+
+from typing import Any, Sequence
+
+import torch
+from torch import nn
+
+from ..errors import ConfigError
+from . import MODELS
+from .mts import make_conv
+
+__all__ = ["ECNet", "build"]
+
+
+class _Stage(nn.Module):
+    """Two 3 x 3 conv + BN + ReLU, then 2 x 2 max-pool: ``(B, Ci, T, F) -> (B, Co, T/2, F/2)``."""
+
+    def __init__(self, cin: int, cout: int, first: nn.Module, depth: int = 2) -> None:
+        super().__init__()
+        layers = [first, nn.BatchNorm2d(cout), nn.ReLU(inplace=True)]
+        for _ in range(depth - 1):
+            layers += [nn.Conv2d(cout, cout, 3, padding=1, bias=False), nn.BatchNorm2d(cout), nn.ReLU(inplace=True)]
+        self.body = nn.Sequential(*layers, nn.MaxPool2d(2, ceil_mode=True))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.body(x)
+
+
+class AttentiveStatsPool(nn.Module):
+    """Attention-weighted mean and standard deviation over time: ``(B, C, T) -> (B, 2C)``.
+
+    ``mask (B, T)`` (True = a real frame) keeps padded frames out of the weights.
+    """
+
+    def __init__(self, channels: int, attention_dim: int = 64) -> None:
+        super().__init__()
+        self.score = nn.Sequential(nn.Conv1d(channels, attention_dim, 1), nn.Tanh(), nn.Conv1d(attention_dim, 1, 1))
+
+    def forward(self, x: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tensor:
+        e = self.score(x).squeeze(1)  # (B, T)
+        if mask is not None:
+            e = e.masked_fill(~mask, float("-inf"))
+        w = torch.softmax(e, dim=1).unsqueeze(1)  # (B, 1, T)
+        mean = (x * w).sum(-1)
+        var = ((x - mean.unsqueeze(-1)) ** 2 * w).sum(-1)
+        return torch.cat([mean, var.clamp_min(1e-6).sqrt()], dim=1)
+
+
+class ECNet(nn.Module):
+    """See the module docstring. ``embed`` returns the pooled utterance vector ``(B, 2 * channels[-1])``."""
+
+    variable_length = True
+
+    def __init__(self, n_classes: int, input_shape: Sequence[int], channels: Sequence[int] = (16, 32, 64, 128),
+                 conv: str = "standard", scales: Sequence[float] = (0.5, 1.0, 2.0), strategy: str = "kernel",
+                 mode: str = "shared", dropout: float = 0.3, hidden: int = 128, depth: int = 1) -> None:
+        super().__init__()
+        shape = tuple(int(v) for v in input_shape)
+        if len(shape) != 3 or min(shape) < 1:
+            raise ConfigError(f"ecnet: input_shape must be (channels, time, freq), got {tuple(input_shape)}")
+        if n_classes < 2:
+            raise ConfigError(f"ecnet: n_classes must be >= 2, got {n_classes}")
+        if not channels or min(int(c) for c in channels) < 1:
+            raise ConfigError(f"ecnet.channels: give one positive width per stage, got {list(channels)}")
+        if not (isinstance(depth, int) and depth >= 1):
+            raise ConfigError(f"ecnet.depth must be an integer >= 1 (convolutions per stage), got {depth!r}")
+        if not 0.0 <= dropout < 1.0:
+            raise ConfigError(f"ecnet.dropout must be in [0, 1), got {dropout}")
+        self.input_shape = shape
+        stages, cin = [], shape[0]
+        for cout in (int(c) for c in channels):
+            first = make_conv(conv, cin, cout, 3, scales=scales, strategy=strategy, mode=mode, padding=1, bias=False)
+            stages.append(_Stage(cin, cout, first, depth))
+            cin = cout
+        self.stages = nn.Sequential(*stages)
+        self.n_pool = len(stages)
+        self.pool = AttentiveStatsPool(cin)
+        self.head = nn.Sequential(nn.Dropout(dropout), nn.Linear(2 * cin, hidden), nn.ReLU(inplace=True),
+                                  nn.Dropout(dropout), nn.Linear(hidden, n_classes))
+
+    def embed(self, x: torch.Tensor, lengths: torch.Tensor | None = None) -> torch.Tensor:
+        """``(B, C, T, F)`` -> the pooled vector ``(B, 2 * channels[-1])``."""
+        if x.dim() != 4 or x.shape[1] != self.input_shape[0]:
+            raise ConfigError(f"ecnet: expected input (batch, {self.input_shape[0]}, time, freq), got {tuple(x.shape)}")
+        h = self.stages(x).mean(dim=3)  # (B, C, T')
+        mask = None
+        if lengths is not None:
+            t = lengths.to(h.device)
+            for _ in range(self.n_pool):
+                t = torch.div(t + 1, 2, rounding_mode="floor")  # ceil-mode pooling
+            mask = torch.arange(h.shape[-1], device=h.device)[None, :] < t.clamp_min(1)[:, None]
+        return self.pool(h, mask)
+
+    def forward(self, x: torch.Tensor, lengths: torch.Tensor | None = None) -> torch.Tensor:
+        """``(B, C, T, F)`` (``lengths (B,)`` valid frames when padded) -> logits ``(B, n_classes)``."""
+        return self.head(self.embed(x, lengths))
+
+
+@MODELS.register("ecnet")
+def build(n_classes: int, input_shape: Sequence[int] = (1, 300, 40), **params: Any) -> ECNet:
+    """Build ``ecnet``; ``params``: channels, conv (standard|mts), scales, strategy, mode, dropout, hidden."""
+    known = {"channels", "conv", "scales", "strategy", "mode", "dropout", "hidden", "depth"}
+    unknown = sorted(set(params) - known)
+    if unknown:
+        raise ConfigError(f"ecnet: unknown parameter(s) {', '.join(unknown)}; known: {', '.join(sorted(known))}")
+    return ECNet(n_classes, input_shape, **params)

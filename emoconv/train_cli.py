@@ -1,0 +1,111 @@
+"""``emoconv train CORPUS PATH``: cross-validate a recipe on a user's corpus, then train the model to ship.
+
+1. The recipe (default: emoconv's own, :data:`DEFAULT_RECIPE`, ``emoconv/recipes/ecnet.yaml``) is loaded with
+   its corpora replaced by ``CORPUS`` (a registered loader name, e.g. ``ravdess``) at ``PATH`` and any
+   ``KEY=VALUE`` overrides; every setting is checked before anything runs.
+2. Its speaker-independent cross-validation (the recipe's protocol; leave-one-speaker-out by default) runs as
+   an ordinary resumable sweep into ``--workdir`` (rerun the same command after an interruption: finished
+   folds are kept), with a progress bar and the time left.
+3. The same recipe is trained once more on every speaker (:func:`emoconv.experiments.final.train_final`) and
+   written as a bundle for ``emoconv predict``, carrying the cross-validated figures.
+
+A table of the per-fold and pooled figures ends the output; with ``--json`` the last line printed is one
+JSON object (``ua`` and ``wa`` pooled over folds, in percent; ``ua_fold_mean``; ``protocol``; ``folds``; ``bundle``).
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+from typing import Any
+
+import click
+
+__all__ = ["DEFAULT_RECIPE", "train_corpus"]
+
+DEFAULT_RECIPE = Path(__file__).parent / "recipes" / "ecnet.yaml"
+
+
+def train_corpus(corpus: str, path: Path, recipe_path: Path | None, out: Path | None, workdir: Path | None,
+                 overrides: list[str], executor: str = "local", workers: int | None = None,
+                 progress: bool = True) -> dict[str, Any]:
+    """Run steps 1-3 of the module docstring; return the summary (what ``--json`` prints)."""
+    from .errors import ConfigError
+    from .experiments import run_sweep
+    from .experiments.evidence import variant_evidence
+    from .experiments.final import final_epochs, train_final
+    from .experiments.recipe import build_recipe, load_recipe_dict
+    from .experiments.workspace import Workspace
+
+    t0 = time.perf_counter()
+    rpath = Path(recipe_path) if recipe_path else DEFAULT_RECIPE
+    tree = load_recipe_dict(rpath)
+    if not Path(path).exists():
+        raise ConfigError(f"{path}: corpus folder not found; pass the folder that holds the {corpus} audio")
+    tree["corpora"] = {corpus: {"path": str(path)}}
+    models = tree.get("models") or []
+    if len(models) != 1:
+        raise ConfigError(f"{rpath}: emoconv train needs a recipe with exactly one model, found {len(models)}")
+    tree["bundle"] = "none"
+    recipe = build_recipe(tree, overrides, where=str(rpath))
+    workdir = Path(workdir) if workdir else Path("runs") / f"train-{corpus}"
+    out = Path(out) if out else workdir / "model"
+    ws = Workspace(recipe, progress=progress)
+    n_speakers = len({u.speaker for u in ws.utterances(corpus)})
+    if recipe.protocol.kind == "kfold" and recipe.protocol.folds > n_speakers:  # fewer speakers than folds
+        click.echo(f"{corpus}: {n_speakers} speakers, fewer than protocol.folds={recipe.protocol.folds}: "
+                   "leave-one-speaker-out instead", err=True)
+        recipe = build_recipe(tree, [*overrides, "protocol.kind=loso"], where=str(rpath))
+        ws = Workspace(recipe, progress=progress)
+    options = {"workers": workers} if workers is not None else {}
+    result = run_sweep(recipe, workdir, executor=executor, progress=progress, workspace=ws, **options)
+    if result.outcome.failed:
+        key, err = next(iter(result.outcome.failed.items()))
+        raise ConfigError(f"{len(result.outcome.failed)} cross-validation fold(s) failed (first: {key}: "
+                          f"{err.splitlines()[-1] if err else '?'}); see {workdir}/failed/ and rerun the command")
+    from .experiments.store import ResultsStore
+
+    records = [r for r in ResultsStore(workdir).records() if r.get("corpus") == corpus]
+    wanted = {r.key for r in result.planned}
+    records = [r for r in records if r["key"] in wanted]
+    if len(records) < len(result.planned):
+        raise ConfigError(f"{workdir}: {len(result.planned) - len(records)} fold(s) have no result; rerun the command")
+    evidence = variant_evidence(records, len({r.fold for r in result.planned}))
+    epochs = final_epochs(recipe, records)
+    cv_s = time.perf_counter() - t0
+    bundle = train_final(recipe, corpus, ws, out, epochs, evidence, progress=progress)
+    return {
+        "corpus": corpus, "path": str(path), "recipe": str(rpath), "model": recipe.models[0].name,
+        "ua": round(100 * evidence["pooled"]["ua"], 2), "wa": round(100 * evidence["pooled"]["wa"], 2),
+        "ua_fold_mean": round(100 * evidence["ua_mean"], 2), "ua_fold_std": round(100 * evidence["ua_std"], 2),
+        "wa_fold_mean": round(100 * evidence["wa_mean"], 2),
+        "protocol": evidence["protocol"], "labels": evidence["labels"],
+        "folds": [{**f, "ua": round(100 * f["ua"], 2), "wa": round(100 * f["wa"], 2)} for f in evidence["per_fold"]],
+        "final_epochs": epochs, "bundle": str(bundle), "workdir": str(workdir),
+        "cv_time_s": round(cv_s, 1), "total_time_s": round(time.perf_counter() - t0, 1),
+    }
+
+
+def summary_table(summary: dict[str, Any]) -> str:
+    """The per-fold figures and the pooled line, as a Markdown table."""
+    lines = ["| fold | test speakers | n | UA % | WA % |", "|---|---|---|---|---|"]
+    for f in summary["folds"]:
+        spk = ", ".join(map(str, f.get("test_speakers") or [])) or "?"
+        lines.append(f"| {f['fold']} | {spk} | {f['n_test']} | {f['ua']:.2f} | {f['wa']:.2f} |")
+    lines.append(f"| pooled | all | {sum(f['n_test'] for f in summary['folds'])} | **{summary['ua']:.2f}** | "
+                 f"{summary['wa']:.2f} |")
+    lines.append(f"| mean ± std over folds | | | {summary['ua_fold_mean']:.2f} ± {summary['ua_fold_std']:.2f} | "
+                 f"{summary['wa_fold_mean']:.2f} |")
+    return "\n".join(lines)
+
+
+def echo_summary(summary: dict[str, Any], as_json: bool) -> None:
+    click.echo(f"\n{summary['corpus']}: {summary['model']} ({summary['recipe']}), protocol "
+               f"{json.dumps(summary['protocol'], sort_keys=True)}")
+    click.echo(summary_table(summary))
+    click.echo(f"final model: {summary['final_epochs']} epochs on every speaker -> {summary['bundle']} "
+               f"(cross-validation {summary['cv_time_s']:.0f} s, total {summary['total_time_s']:.0f} s)")
+    click.echo(f"try it: emoconv predict {summary['bundle']} FILE.wav")
+    if as_json:
+        click.echo(json.dumps(summary, allow_nan=False, sort_keys=True))
