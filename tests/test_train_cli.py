@@ -1,0 +1,67 @@
+"""``emoconv train CORPUS PATH``: cross-validation, the final model on every speaker, the bundle, --json."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+import soundfile as sf
+from click.testing import CliRunner
+
+from emoconv.cli import main
+from emoconv.corpora.emovo import EMOVO_EMOTIONS
+
+SR = 16_000
+SMALL = ["train.max_epochs=2", "models.0.params.channels=[4,8]", "models.0.params.hidden=8"]
+
+
+def _emovo(root, speakers=("f1", "m1", "f2")):
+    rng = np.random.default_rng(0)
+    for s, spk in enumerate(speakers):
+        for e, code in enumerate(EMOVO_EMOTIONS):
+            for sent in ("b1", "l1"):
+                t = np.arange(int(0.4 * SR)) / SR
+                x = 0.3 * np.sin(2 * np.pi * (150 + 60 * e + 10 * s) * t) + 0.01 * rng.standard_normal(t.size)
+                path = root / spk / f"{code}-{spk}-{sent}.wav"
+                path.parent.mkdir(parents=True, exist_ok=True)
+                sf.write(str(path), x.astype(np.float32), SR)
+    return root
+
+
+@pytest.mark.slow
+def test_train_cross_validates_then_writes_a_bundle_that_predicts(tmp_path, monkeypatch):
+    monkeypatch.setenv("EMOCONV_CACHE", str(tmp_path / "cache"))
+    corpus = _emovo(tmp_path / "emovo")
+    out, work = tmp_path / "model", tmp_path / "work"
+    args = ["train", "emovo", str(corpus), *SMALL, "--out", str(out), "--workdir", str(work), "--json", "--quiet"]
+    res = CliRunner().invoke(main, args)
+    assert res.exit_code == 0, res.output
+    summary = json.loads(res.output.strip().splitlines()[-1])
+    assert summary["protocol"]["kind"] == "loso"  # 3 speakers, fewer than the recipe's 6 folds
+    assert len(summary["folds"]) == 3 and {f["fold"] for f in summary["folds"]} == {0, 1, 2}
+    assert 0 <= summary["ua"] <= 100 and 0 <= summary["wa"] <= 100
+    assert summary["final_epochs"] == 2 and summary["bundle"] == str(out)
+    assert "| pooled |" in res.output
+    info = CliRunner().invoke(main, ["predict", str(out), "--info", "--json"])
+    meta = json.loads(info.output)
+    assert meta["training"]["corpus"] == "emovo" and meta["cross_validated"]["folds_finished"] == 3
+    assert meta["cross_validated"]["pooled"]["ua"] == pytest.approx(summary["ua"] / 100, abs=1e-4)
+    wav = next(corpus.rglob("*.wav"))
+    for extra in ([], ["--same-speaker"]):
+        pred = CliRunner().invoke(main, ["predict", str(out), str(wav), *extra, "--json"])
+        assert pred.exit_code == 0, pred.output
+        assert json.loads(pred.output)[0]["label"] in meta["labels"]
+    again = CliRunner().invoke(main, args)  # resumed: the folds are not trained again
+    assert again.exit_code == 0 and json.loads(again.output.strip().splitlines()[-1])["ua"] == summary["ua"]
+
+
+def test_bad_input_is_one_line_before_anything_runs(tmp_path, monkeypatch):
+    monkeypatch.setenv("EMOCONV_CACHE", str(tmp_path / "cache"))
+    res = CliRunner().invoke(main, ["train", "emovo", str(tmp_path / "nowhere"), "--workdir", str(tmp_path / "w")])
+    assert res.exit_code != 0 and "corpus folder not found" in res.output
+    corpus = _emovo(tmp_path / "emovo", speakers=("f1", "m1"))
+    res = CliRunner().invoke(main, ["train", "emovo", str(corpus), "train.max_epochs=0", "--workdir",
+                                    str(tmp_path / "w")])
+    assert res.exit_code != 0 and "train.max_epochs" in res.output
+    assert not (tmp_path / "w").exists()
