@@ -55,28 +55,35 @@ class OnnxModel:
             wav = soxr.resample(wav, sr, self.cfg["sample_rate"]).astype(np.float32)
         return wav
 
+    def _window(self) -> np.ndarray:
+        """The analysis window (float64, ``n_fft`` long, the ``win_length`` window centred), made once."""
+        if getattr(self, "_win", None) is None:
+            c = self.cfg
+            n_fft, win = c["n_fft"], c["win_length"]
+            k = np.arange(win)
+            w = 0.5 - 0.5 * np.cos(2 * np.pi * k / win) if c["window"] == "hann" else \
+                0.54 - 0.46 * np.cos(2 * np.pi * k / win)
+            left = (n_fft - win) // 2
+            self._win = np.zeros(n_fft)
+            self._win[left:left + win] = w
+            self._melT = None if self.mel is None else np.ascontiguousarray(self.mel.T.astype(np.float64))
+        return self._win
+
     def features(self, wav: np.ndarray) -> np.ndarray:
         """``(1, T, F)`` features of a mono waveform, normalised as the bundle does."""
         c = self.cfg
-        n_fft, hop, win = c["n_fft"], c["hop_length"], c["win_length"]
-        x = np.pad(wav.astype(np.float32), n_fft // 2, mode="reflect")
+        n_fft, hop = c["n_fft"], c["hop_length"]
+        window = self._window()
+        x = np.pad(wav.astype(np.float64), n_fft // 2, mode="reflect")
         if len(x) < n_fft:
             x = np.pad(x, (0, n_fft - len(x)))
         n = max(1, 1 + (len(wav) + 2 * (n_fft // 2) - n_fft) // hop)  # emoconv's frame count (centred frames)
-        k = np.arange(win)
-        if c["window"] == "hann":
-            w = 0.5 - 0.5 * np.cos(2 * np.pi * k / win)
-        else:
-            w = 0.54 - 0.46 * np.cos(2 * np.pi * k / win)
-        left = (n_fft - win) // 2
-        window = np.zeros(n_fft)
-        window[left:left + win] = w
-        idx = np.arange(n_fft)[None, :] + hop * np.arange(n)[:, None]
-        spec = np.fft.rfft(x[idx] * window[None, :], axis=1)  # (T, n_fft // 2 + 1)
+        frames = np.lib.stride_tricks.sliding_window_view(x, n_fft)[::hop][:n]  # a view: no copy
+        spec = np.fft.rfft(frames * window, axis=1)  # (T, n_fft // 2 + 1); float64 pocketfft is the fast one
         if c["kind"] == "stft":
             feats = np.abs(spec)
         else:
-            feats = (spec.real ** 2 + spec.imag ** 2) @ self.mel.T.astype(np.float64)
+            feats = (spec.real ** 2 + spec.imag ** 2) @ self._melT
         if c["compression"] == "log":
             feats = np.log(feats + c["log_offset"])
         elif c["compression"] == "power":
