@@ -13,7 +13,8 @@ from emoconv.cli import main
 from emoconv.corpora.emovo import EMOVO_EMOTIONS
 
 SR = 16_000
-SMALL = ["train.max_epochs=2", "models.0.params.channels=[4,8]", "models.0.params.hidden=8"]
+SMALL = ["train.max_epochs=2", "models.0.params.channels=[4,8]", "models.0.params.hidden=8",
+         "train.wave_augment.copies=1", "train.wave_augment.variants=2", "train.wave_augment.speeds=[0.9,1.1]"]
 
 
 def _emovo(root, speakers=("f1", "m1", "f2")):
@@ -42,6 +43,10 @@ def test_train_cross_validates_then_writes_a_bundle_that_predicts(tmp_path, monk
     assert len(summary["folds"]) == 3 and {f["fold"] for f in summary["folds"]} == {0, 1, 2}
     assert 0 <= summary["ua"] <= 100 and 0 <= summary["wa"] <= 100
     assert summary["final_epochs"] == 2 and summary["bundle"] == str(out)
+    n_files = sum(1 for _ in corpus.rglob("*.wav"))
+    cached = [p for p in (tmp_path / "cache" / "features").rglob("*") if p.is_file()]
+    assert len(cached) > n_files  # the clean features plus the speed variants'
+
     assert "| pooled |" in res.output
     info = CliRunner().invoke(main, ["predict", str(out), "--info", "--json"])
     meta = json.loads(info.output)

@@ -1,8 +1,8 @@
-"""Training: Adam + L2, early stopping, validation grid search, batch augmentation, batching helpers."""
+"""Training: Adam + L2, early stopping or fixed epochs, schedules, grid search, augmentation settings, batching."""
 
-from .augment import BatchAugment, mixup, spec_augment
+from .augment import BatchAugment, WaveAugment, mixup, spec_augment
 
 from .config import TrainConfig, resolve_device
 from .trainer import Examples, FitResult, fit, n_parameters, predict_logits
 
-__all__ = ["BatchAugment", "mixup", "spec_augment", "Examples", "FitResult", "TrainConfig", "fit", "n_parameters", "predict_logits", "resolve_device"]
+__all__ = ["BatchAugment", "WaveAugment", "mixup", "spec_augment", "Examples", "FitResult", "TrainConfig", "fit", "n_parameters", "predict_logits", "resolve_device"]
