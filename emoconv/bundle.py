@@ -127,7 +127,7 @@ class Bundle:
             "labels": self.labels, "emoconv_version": self.meta.get("emoconv_version"),
             "torch_version": self.meta.get("torch_version"), "features": self.meta.get("features", {}).get("kind"),
             "training": {k: extra.get(k) for k in ("recipe", "corpus", "variant", "fold", "seed", "n_utterances",
-                                                   "corpus_content", "protocol")},
+                                                   "corpus_content", "protocol", "final_model")},
             "fold_test": {k: metrics.get(k) for k in ("ua", "wa", "accuracy", "confusion")} if metrics else None,
             "cross_validated": evidence,
         }
@@ -334,7 +334,12 @@ def format_info(info: dict[str, Any]) -> str:
                      + ("" if t.get("recipe") else " (written before emoconv recorded more)"))
         proto = t.get("protocol") or {}
         fold = proto.get("fold") or {}
-        if proto:
+        final = t.get("final_model")
+        if final:  # emoconv train: every speaker trained it; its figures are the cross-validation's
+            lines.append(f"final model: trained on all {len(final.get('speakers') or [])} speakers for "
+                         f"{final.get('epochs')} epochs after cross-validation with protocol "
+                         f"{json.dumps(proto.get('config'), sort_keys=True)}")
+        elif proto:
             lines.append(f"protocol: {json.dumps(proto.get('config'), sort_keys=True)}; this fold's test speakers: "
                          f"{', '.join(map(str, fold.get('test_speakers') or [])) or '?'}")
     else:

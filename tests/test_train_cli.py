@@ -52,6 +52,9 @@ def test_train_cross_validates_then_writes_a_bundle_that_predicts(tmp_path, monk
     meta = json.loads(info.output)
     assert meta["training"]["corpus"] == "emovo" and meta["cross_validated"]["folds_finished"] == 3
     assert meta["cross_validated"]["pooled"]["ua"] == pytest.approx(summary["ua"] / 100, abs=1e-4)
+    assert meta["fold_test"] is None and meta["training"]["final_model"]["epochs"] == 2
+    text = CliRunner().invoke(main, ["predict", str(out), "--info"]).output
+    assert "final model: trained on all 3 speakers for 2 epochs" in text and "this fold's test" not in text
     wav = next(corpus.rglob("*.wav"))
     for extra in ([], ["--same-speaker"]):
         pred = CliRunner().invoke(main, ["predict", str(out), str(wav), *extra, "--json"])

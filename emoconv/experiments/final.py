@@ -98,9 +98,7 @@ def train_final(recipe: Any, corpus: str, ws: Any, out: str | Path, epochs: int,
              "protocol": {"config": evidence.get("protocol"), "fold": {"train": "all speakers",
                                                                       "test_speakers": []}},
              "final_model": {"epochs": int(epochs), "speakers": sorted(set(speakers))},
-             "metrics": {"ua": evidence["pooled"]["ua"], "wa": evidence["pooled"]["wa"],
-                         "confusion": evidence["pooled"]["confusion"]},
-             "emoconv_version": __version__}
+             "emoconv_version": __version__}  # no "metrics": no fold of its own; evidence.json holds the figures
     path = save_bundle(Path(out), model=result.model, model_name=model_spec.name, model_params=params,
                        input_shape=input_shape, labels=labels, features=feat_cfg, input_cfg=input_cfg,
                        frames=frames, normalizer=norm, extra=extra)
