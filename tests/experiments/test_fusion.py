@@ -1,0 +1,36 @@
+"""Score fusion of two systems' records and their paired comparison."""
+
+from __future__ import annotations
+
+import pytest
+
+from emoconv.errors import ConfigError
+from emoconv.experiments.fusion import compare, fuse
+
+
+def _rec(fold, probs, y_true=(0, 1, 1), utts=("a", "b", "c")):
+    y_pred = [max(range(len(p)), key=p.__getitem__) for p in probs]
+    return {"fold": fold, "seed": 0, "labels": ["x", "y"], "utterances": list(utts), "y_true": list(y_true),
+            "y_pred": y_pred, "probs": [list(p) for p in probs]}
+
+
+def test_fusion_weighs_probabilities_and_compare_counts_folds():
+    a = [_rec(0, [(0.9, 0.1), (0.6, 0.4), (0.2, 0.8)]), _rec(1, [(0.4, 0.6), (0.3, 0.7), (0.6, 0.4)])]
+    b = [_rec(0, [(0.6, 0.4), (0.1, 0.9), (0.6, 0.4)]), _rec(1, [(0.8, 0.2), (0.4, 0.6), (0.2, 0.8)])]
+    fused = fuse(a, b, 0.5)
+    assert [r["y_pred"] for r in fused] == [[0, 1, 1], [0, 1, 1]]  # every utterance right after fusion
+    assert fuse(a, b, 1.0)[0]["y_pred"] == a[0]["y_pred"] and fuse(a, b, 0.0)[1]["y_pred"] == b[1]["y_pred"]
+    c = compare(a, fused)
+    assert c["folds"] == 2 and c["new_ua"] == 100.0 and c["new_wins"] == 2 and c["base_ua"] < 100
+
+
+def test_fusion_refuses_records_that_do_not_match():
+    a = [_rec(0, [(0.9, 0.1), (0.6, 0.4), (0.2, 0.8)])]
+    other = [_rec(0, [(0.9, 0.1), (0.6, 0.4), (0.2, 0.8)], utts=("a", "b", "d"))]
+    with pytest.raises(ConfigError, match="different utterances"):
+        fuse(a, other)
+    old = [{k: v for k, v in a[0].items() if k != "probs"} | {"key": "k1"}]
+    with pytest.raises(ConfigError, match="no test probabilities"):
+        fuse(a, old)
+    with pytest.raises(ConfigError, match="weight"):
+        fuse(a, a, 1.5)
