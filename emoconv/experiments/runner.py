@@ -305,7 +305,9 @@ def execute_run(recipe: Recipe, run: RunSpec, ws: Workspace, rundir: Path | None
         record["augment"] = describe() if describe is not None else {}
     wanted = recipe.bundle == "all" or (recipe.bundle == "first_fold" and run.fold == 0 and run.seed == recipe.seeds[0])
     if wanted and rundir is not None and recipe.report.get("embeddings") and hasattr(model, "embed"):
-        record["embedding"] = _save_embedding(Path(rundir), run.key, model, xs, groups, test_utts, normed,
+        from .embeddings import save_embedding
+
+        record["embedding"] = save_embedding(Path(rundir), run.key, model, xs, groups, test_utts, normed,
                                               segmented, device)
         record["embedding_abs"] = str((Path(rundir) / record["embedding"]).resolve())
     if wanted and rundir is not None and isinstance(model, torch.nn.Module):
@@ -320,45 +322,6 @@ def execute_run(recipe: Recipe, run: RunSpec, ws: Workspace, rundir: Path | None
                            "corpus_content": ws.fingerprint(run.corpus)})
         record["bundle"] = str(Path("bundles") / run.key)
     return record
-
-
-def _save_embedding(rundir: Path, key: str, model: Any, xs: list, groups: np.ndarray, test_utts: np.ndarray,
-                    normed: list, segmented: bool, device: str) -> str:
-    """Top-layer representations ``(N_test, D)`` of the test utterances (segment mean) as ``embeddings/KEY.npy``.
-
-    For the t-SNE figure of Kim et al. (ACII 2017, Fig. 3); written when the recipe's
-    ``report.embeddings`` is true, for the runs that ``bundle`` keeps. Returns the path
-    relative to ``rundir``.
-    """
-    import io
-
-    from ..fileio import atomic_write_bytes
-
-    rows = np.flatnonzero(np.isin(groups, test_utts)) if (segmented or len(xs) != len(normed)) else test_utts
-    items = [xs[r] for r in rows]
-    if isinstance(model, torch.nn.Module):
-        model.eval()
-        parts = []
-        with torch.no_grad():
-            for start in range(0, len(items), 64):
-                batch = items[start:start + 64]
-                if len({tuple(t.shape) for t in batch}) == 1:
-                    parts.append(model.embed(torch.stack(batch).to(device)).float().cpu().numpy())
-                else:  # variable-length (C, T, F) examples
-                    from ..training.batching import pad_batch
-
-                    x, lengths = pad_batch(batch)
-                    parts.append(model.embed(x.to(device), lengths=lengths.to(device)).float().cpu().numpy())
-        emb = np.concatenate(parts)
-    else:
-        emb = np.asarray(model.embed(items), dtype=np.float32)
-    owner = np.searchsorted(test_utts, groups[rows])
-    out = np.stack([emb[owner == u].mean(0) for u in range(len(test_utts))]).astype(np.float32)
-    buf = io.BytesIO()
-    np.save(buf, out)
-    rel = Path("embeddings") / f"{key}.npy"
-    atomic_write_bytes(rundir / rel, buf.getvalue())
-    return str(rel)
 
 
 def _estimator_params(est: Any) -> int:
