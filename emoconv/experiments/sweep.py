@@ -38,7 +38,11 @@ def length_warning(recipe: Recipe, corpus: str, utts: list[Any], ratio: float = 
 
     from ..audio.io import audio_info
 
-    inputs = [recipe.input_for(corpus, m) for m in recipe.models] or [recipe.input]
+    from ..features.config import FeatureConfig
+
+    # input shaping applies to frame features only (functionals, volumes and waveforms ignore it)
+    inputs = [recipe.input_for(corpus, m) for m in recipe.models
+              if isinstance(recipe.features_for(m), FeatureConfig)]
     if not any(i.length == "pad" and i.frames is None for i in inputs) or len(utts) < 3:
         return None
     durations = []

@@ -165,3 +165,6 @@ def test_an_outlier_length_with_pad_input_is_warned_about(tmp_path):
     assert length_warning(recipe, "builtin", [U(p) for p in paths[:4]]) is None
     fixed = build_recipe(BASE, ["corpora.emodb.skip=true", "input.frames=100"])
     assert length_warning(fixed, "builtin", [U(p) for p in paths]) is None
+    functionals = build_recipe({**BASE, "features": {"kind": "functionals", "feature_set": "IS09"},
+                                "models": [{"name": "svm", "normalize": "none"}]}, ["corpora.emodb.skip=true"])
+    assert length_warning(functionals, "builtin", [U(p) for p in paths]) is None  # no frames to pad
