@@ -17,7 +17,7 @@ from typing import Any
 _EXPORTS = {
     "MTSConv2d": "mts", "PAPER_SCALE_SETS": "mts_kernels", "resample_kernel": "mts_kernels",
     "probe_mts": "mts_stats", "mts_usage": "mts_stats", "track_mts_usage": "mts_stats",
-    "ArcFace": "arcface", "RegionAttention": "attention", "SpatialPyramidPool": "spp", "GlobalMaxPool": "spp",
+    "ArcFace": "arcface", "RegionAttention": "attention", "AttentiveStatsPool": "attention", "SpatialPyramidPool": "spp", "GlobalMaxPool": "spp",
     "MDCB": "dilated", "ConvBody": "dilated", "FactorisedBranch": "dilated", "PlainBlock": "dilated",
     "ConvType": "convtypes", "CONV_KINDS": "convtypes", "ELMClassifier": "elm", "NetworkELM": "elm",
 }

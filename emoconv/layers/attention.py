@@ -48,3 +48,30 @@ class RegionAttention(nn.Module):
         alpha = self.weights(x)
         self.last_weights = alpha.detach()
         return x * alpha.unsqueeze(-1)
+
+
+class AttentiveStatsPool(nn.Module):
+    """Attention-weighted mean and standard deviation over time: ``(B, C, T) -> (B, 2C)``.
+
+    K. Okabe, T. Koshinaka and K. Shinoda, "Attentive statistics pooling for deep speaker embedding",
+    Interspeech 2018: a small 1 x 1 convolutional scorer gives each frame a weight (softmax over time);
+    the output is the weighted mean and standard deviation of every channel. ``mask (B, T)`` (True = a real
+    frame) keeps padded frames out of the weights, so a padded batch pools each utterance alone.
+
+    >>> pool = AttentiveStatsPool(8)
+    >>> pool(torch.randn(2, 8, 30), mask=torch.arange(30)[None, :] < torch.tensor([[30], [12]])).shape
+    torch.Size([2, 16])
+    """
+
+    def __init__(self, channels: int, attention_dim: int = 64) -> None:
+        super().__init__()
+        self.score = nn.Sequential(nn.Conv1d(channels, attention_dim, 1), nn.Tanh(), nn.Conv1d(attention_dim, 1, 1))
+
+    def forward(self, x: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tensor:
+        e = self.score(x).squeeze(1)  # (B, T)
+        if mask is not None:
+            e = e.masked_fill(~mask, float("-inf"))
+        w = torch.softmax(e, dim=1).unsqueeze(1)  # (B, 1, T)
+        mean = (x * w).sum(-1)
+        var = ((x - mean.unsqueeze(-1)) ** 2 * w).sum(-1)
+        return torch.cat([mean, var.clamp_min(1e-6).sqrt()], dim=1)

@@ -3,6 +3,13 @@
 A registered builder has the signature ``build(n_classes: int, input_shape: tuple[int, ...], **params) -> nn.Module``
 where ``input_shape`` is the shape of one example without the batch axis, e.g. ``(C, T, F)``.
 Models take a batch ``(B, *input_shape)`` and return logits ``(B, n_classes)``.
+
+The model classes are importable from here too (``from emoconv.models import ECNet``), each loaded from its
+module on first use.
+
+>>> from emoconv.models import ECNet, build_model
+>>> isinstance(build_model("ecnet", n_classes=4, input_shape=(1, 60, 40)), ECNet)
+True
 """
 
 from __future__ import annotations
@@ -43,3 +50,21 @@ def _import_all() -> None:
 
     for mod in pkgutil.iter_modules(__path__):  # type: ignore[name-defined]
         importlib.import_module(f"{__name__}.{mod.name}")
+
+
+_EXPORTS = {
+    "MTSNet": "mts", "MTSResNet18": "mts", "make_conv": "mts", "MDCNN": "mdcnn", "MDCNNConfig": "mdcnn",
+    "CLDNN": "cldnn", "CNN3DDNN": "cnn3d", "CNN3DSteps": "cnn3d", "ECNet": "ecnet", "SVMClassifier": "svm",
+}
+
+__all__ = ["MODELS", "ModelBuilder", "build_model", *sorted(_EXPORTS)]
+
+
+def __getattr__(name: str) -> Any:
+    if name in _EXPORTS:
+        import importlib
+
+        value = getattr(importlib.import_module(f".{_EXPORTS[name]}", __name__), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

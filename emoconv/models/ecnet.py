@@ -27,6 +27,7 @@ import torch
 from torch import nn
 
 from ..errors import ConfigError
+from ..layers.attention import AttentiveStatsPool
 from . import MODELS
 from .mts import make_conv
 
@@ -45,26 +46,6 @@ class _Stage(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.body(x)
-
-
-class AttentiveStatsPool(nn.Module):
-    """Attention-weighted mean and standard deviation over time: ``(B, C, T) -> (B, 2C)``.
-
-    ``mask (B, T)`` (True = a real frame) keeps padded frames out of the weights.
-    """
-
-    def __init__(self, channels: int, attention_dim: int = 64) -> None:
-        super().__init__()
-        self.score = nn.Sequential(nn.Conv1d(channels, attention_dim, 1), nn.Tanh(), nn.Conv1d(attention_dim, 1, 1))
-
-    def forward(self, x: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tensor:
-        e = self.score(x).squeeze(1)  # (B, T)
-        if mask is not None:
-            e = e.masked_fill(~mask, float("-inf"))
-        w = torch.softmax(e, dim=1).unsqueeze(1)  # (B, 1, T)
-        mean = (x * w).sum(-1)
-        var = ((x - mean.unsqueeze(-1)) ** 2 * w).sum(-1)
-        return torch.cat([mean, var.clamp_min(1e-6).sqrt()], dim=1)
 
 
 class ECNet(nn.Module):
