@@ -151,16 +151,10 @@ class Bundle:
             except EmoconvError as exc:
                 x = {"file": str(f), "error": str(exc)}
             feats.append(x)
-        self._speaker_stats = None
         good = [x for x in feats if isinstance(x, torch.Tensor)]
-        if same_speaker and good and self.normalizer is not None and self.normalizer.mode == "speaker":
-            from .features.normalize import _stats
-
-            self._speaker_stats = _stats(good)
-        try:
-            return [x if isinstance(x, dict) else self._predict_one(str(f), x, segmented) for f, x in zip(files, feats)]
-        finally:
-            self._speaker_stats = None
+        normed = iter(self._normalise_set(good, same_speaker))
+        return [x if isinstance(x, dict) else self._predict_one(str(f), next(normed), segmented)
+                for f, x in zip(files, feats)]
 
     def _batch(self, x: torch.Tensor, mode: str) -> torch.Tensor:
         """Normalised features ``(C, T, F)`` shaped into the model's input batch for one utterance."""
@@ -175,20 +169,22 @@ class Bundle:
         return x.unsqueeze(0)
 
     def _normalise(self, feat: torch.Tensor) -> torch.Tensor:
-        """The bundle's normalisation; a per-speaker model (``normalize: speaker``) meets a speaker it has not
-        heard, so it uses the statistics set by ``predict_files(..., same_speaker=True)`` (the pooled statistics
-        of one speaker's files, the training rule), else the file's own statistics."""
+        """The bundle's normalisation of one utterance; a per-speaker model (``normalize: speaker``) meets a
+        speaker it has not heard, so the utterance is normalised with its own statistics."""
         if self.normalizer is None or self.normalizer.mode == "none":
             return feat
         if self.normalizer.mode == "speaker":
             from .features.normalize import Normalizer
 
-            stats = getattr(self, "_speaker_stats", None)
-            if stats is None:
-                return Normalizer("utterance").transform(feat)
-            out = (feat - stats[0]) / stats[1]
-            return out
+            return Normalizer("utterance").transform(feat)
         return self.normalizer.transform(feat)
+
+    def _normalise_set(self, feats: list[torch.Tensor], same_speaker: bool) -> list[torch.Tensor]:
+        """Normalise the files of one call; with ``same_speaker`` a per-speaker model treats them as one speaker
+        and uses their pooled statistics (its training rule, :meth:`Normalizer.transform_many`)."""
+        if same_speaker and feats and self.normalizer is not None and self.normalizer.mode == "speaker":
+            return self.normalizer.transform_many(feats, ["predict"] * len(feats))
+        return [self._normalise(f) for f in feats]
 
     def _scores(self, batch: torch.Tensor, mode: str) -> torch.Tensor:
         from .features import aggregate_segments
@@ -213,8 +209,8 @@ class Bundle:
         return np.stack([self._scores(self._batch(f, mode), mode).numpy() for f in feats])
 
     @torch.no_grad()
-    def _predict_one(self, name: str, feat: torch.Tensor, segmented: bool = False) -> dict[str, Any]:
-        x = self._normalise(feat)
+    def _predict_one(self, name: str, x: torch.Tensor, segmented: bool = False) -> dict[str, Any]:
+        """Label and probabilities of one utterance's normalised features ``x``."""
         mode = "segmented" if segmented else self.input_cfg.length
         note = None
         max_frames = int(self.meta.get("frames") or 0)

@@ -32,6 +32,14 @@ class OnnxModel:
         self.folder = Path(folder)
         self.cfg = json.loads((self.folder / "frontend.json").read_text())
         self.mel = np.load(self.folder / "mel.npy") if self.cfg["kind"] == "logmel" else None
+        self._melT = None if self.mel is None else np.ascontiguousarray(self.mel.T.astype(np.float64))
+        c = self.cfg  # the analysis window: float64, n_fft long, the win_length window centred
+        k = np.arange(c["win_length"])
+        w = 0.5 - 0.5 * np.cos(2 * np.pi * k / c["win_length"]) if c["window"] == "hann" else \
+            0.54 - 0.46 * np.cos(2 * np.pi * k / c["win_length"])
+        left = (c["n_fft"] - c["win_length"]) // 2
+        self._win = np.zeros(c["n_fft"])
+        self._win[left:left + c["win_length"]] = w
         norm = self.cfg["normalizer"]
         self.mean = None if norm.get("mean") is None else np.asarray(norm["mean"], dtype=np.float32)
         self.std = None if norm.get("std") is None else np.asarray(norm["std"], dtype=np.float32)
@@ -55,25 +63,11 @@ class OnnxModel:
             wav = soxr.resample(wav, sr, self.cfg["sample_rate"]).astype(np.float32)
         return wav
 
-    def _window(self) -> np.ndarray:
-        """The analysis window (float64, ``n_fft`` long, the ``win_length`` window centred), made once."""
-        if getattr(self, "_win", None) is None:
-            c = self.cfg
-            n_fft, win = c["n_fft"], c["win_length"]
-            k = np.arange(win)
-            w = 0.5 - 0.5 * np.cos(2 * np.pi * k / win) if c["window"] == "hann" else \
-                0.54 - 0.46 * np.cos(2 * np.pi * k / win)
-            left = (n_fft - win) // 2
-            self._win = np.zeros(n_fft)
-            self._win[left:left + win] = w
-            self._melT = None if self.mel is None else np.ascontiguousarray(self.mel.T.astype(np.float64))
-        return self._win
-
     def features(self, wav: np.ndarray) -> np.ndarray:
         """``(1, T, F)`` features of a mono waveform, normalised as the bundle does."""
         c = self.cfg
         n_fft, hop = c["n_fft"], c["hop_length"]
-        window = self._window()
+        window = self._win
         x = np.pad(wav.astype(np.float64), n_fft // 2, mode="reflect")
         if len(x) < n_fft:
             x = np.pad(x, (0, n_fft - len(x)))

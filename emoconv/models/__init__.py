@@ -18,6 +18,7 @@ from typing import Any, Callable
 
 from torch import nn
 
+from .._lazy import lazy_exports
 from ..registry import Registry
 
 ModelBuilder = Callable[..., nn.Module]
@@ -60,11 +61,4 @@ _EXPORTS = {
 __all__ = ["MODELS", "ModelBuilder", "build_model", *sorted(_EXPORTS)]
 
 
-def __getattr__(name: str) -> Any:
-    if name in _EXPORTS:
-        import importlib
-
-        value = getattr(importlib.import_module(f".{_EXPORTS[name]}", __name__), name)
-        globals()[name] = value
-        return value
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS, globals())
