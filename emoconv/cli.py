@@ -311,9 +311,8 @@ def train(corpus: str, path: Path, overrides: tuple[str, ...], recipe: Path | No
 @main.command("models")
 def models_cmd() -> None:
     """List the registered models."""
-    from .models import MODELS, _import_all
+    from .models import MODELS
 
-    _import_all()
     for name in MODELS.names():
         click.echo(name)
 

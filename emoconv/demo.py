@@ -31,9 +31,9 @@ def run_demo(recipe_path: Path, out: Path) -> None:
     rep, out_dir = write_report(out)
     for name in ("Summary", "Paired Wilcoxon signed-rank tests"):
         if name in rep.tables:
-            from .reports.writer import _to_markdown
+            from .reports.base import to_markdown
 
-            click.echo(f"\n{name}\n{_to_markdown(rep.tables[name])}\n")
+            click.echo(f"\n{name}\n{to_markdown(rep.tables[name])}\n")
     click.echo(f"      full report: {out_dir / 'report.md'}")
     click.echo("[4/4] predict one held-out clip with a saved model bundle")
     bundles = sorted((out / "bundles").glob("*")) if (out / "bundles").is_dir() else []

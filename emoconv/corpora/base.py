@@ -129,8 +129,12 @@ class Scan:
 
 ScanFn = Callable[..., Scan]
 
+#: The modules that register the loaders, one per corpus (imported on first use).
+_LOADERS = ("builtin", "cremad", "emodb", "emovo", "enterface", "iemocap", "manifest", "ravdess", "savee", "tess",
+            "urdu")
+
 #: Corpus loaders by name: ``CORPORA.get("emodb")(root, **options) -> Scan``.
-CORPORA: Registry[ScanFn] = Registry("corpus")
+CORPORA: Registry[ScanFn] = Registry("corpus", modules=[f"{__package__}.{m}" for m in _LOADERS])
 
 
 def require_dir(root: Path, corpus: str) -> Path:

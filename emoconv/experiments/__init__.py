@@ -1,6 +1,6 @@
 """Experiments: YAML recipes, the runner, executors and the results store."""
 
-from .executors import EXECUTORS
+from .execution import EXECUTORS
 from .recipe import Recipe, load_recipe
 from .runner import RunSpec, execute_run, plan_runs, run_key
 from .store import ResultsStore

@@ -1,41 +1,18 @@
-"""Executors: how the runs of a sweep are carried out. One registry, looked up by name.
-
-An executor gets the recipe, the runs still missing and the results store, runs
-them, and writes each record (or failure) through the store. ``local`` runs them
-one after another in this process.
-"""
+"""The ``local`` executor: the runs of a sweep one after another in this process (see execution.py)."""
 
 from __future__ import annotations
 
 import os
 import traceback
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Protocol
+from typing import Any
 
 from ..errors import EmoconvError
-from ..registry import Registry
+from .execution import EXECUTORS, SweepOutcome
 from .progress import SweepMonitor
-from .ray_executor import run_ray
 from .recipe import Recipe
 from .runner import RunSpec, Workspace, execute_run
 from .store import ResultsStore
-from .workers import run_processes
-
-
-@dataclass
-class SweepOutcome:
-    """What a sweep did: keys finished now, keys failed (with their errors)."""
-
-    done: list[str] = field(default_factory=list)
-    failed: dict[str, str] = field(default_factory=dict)
-
-
-class Executor(Protocol):
-    def __call__(self, recipe: Recipe, runs: list[RunSpec], store: ResultsStore, **options: Any) -> SweepOutcome: ...
-
-
-EXECUTORS: Registry[Callable[..., SweepOutcome]] = Registry("executor")
 
 
 @EXECUTORS.register("local")
@@ -72,8 +49,3 @@ def run_local(recipe: Recipe, runs: list[RunSpec], store: ResultsStore, progress
         bar.close()
         monitor.close()  # finished, interrupted (Ctrl-C) or stopped, from the exception in flight
     return outcome
-
-
-# Executors that outgrow one process (issue 7): emoconv/experiments/workers.py and ray_executor.py.
-EXECUTORS.register("processes")(run_processes)
-EXECUTORS.register("ray")(run_ray)

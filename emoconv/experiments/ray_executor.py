@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import Any, Sequence
 
 from ..errors import ConfigError
+from .execution import EXECUTORS, SweepOutcome
 
 _WORKSPACES: dict[str, Any] = {}
 INSTALL_HINT = "the ray executor needs Ray, which is not installed; install it with: pip install 'emoconv[ray]'"
@@ -70,12 +71,12 @@ def _task(recipe: Any, run: Any, rundir: str, cache_dir: str | None, plugins: li
     return {"status": "ok", "record": record, "pid": os.getpid(), "task_s": time.perf_counter() - t0}
 
 
+@EXECUTORS.register("ray")
 def run_ray(recipe: Any, runs: list[Any], store: Any, progress: bool = True, cache_dir: Path | None = None,
             workers: int | None = None, address: str | None = None, retries: int = 2,
             cpus_per_run: float = 1.0, gpus_per_run: float = 0.0, plugins: Sequence[str] | None = None,
             **_: Any) -> Any:
     """Run ``runs`` as Ray tasks; see the module docstring."""
-    from .executors import SweepOutcome
     from .progress import SweepMonitor
     from .workers import FAULT_ENV, PLUGINS_ENV, error_from, import_plugins, plugin_list
 

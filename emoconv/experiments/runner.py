@@ -59,8 +59,10 @@ def _train_key(train: Any) -> dict[str, Any]:
 
     default = _default_train()
     out = {k: v for k, v in to_dict(train).items() if k not in ("progress", "eval_batch_size")}
+    # how the range test reads its curve changed what a range-tested run is, so it always enters those keys
+    keep = {"lr_range_by", "lr_range_epochs"} if out.get("lr_range_test") else set()
     for k in KEY_OPTIONAL:
-        if out.get(k) == default.get(k):
+        if k not in keep and out.get(k) == default.get(k):
             out.pop(k, None)
     return out
 

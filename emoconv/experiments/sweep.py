@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import ConfigError
-from .executors import EXECUTORS, SweepOutcome
+from .execution import EXECUTORS, SweepOutcome
 from .recipe import Recipe
 from .runner import RunSpec, Workspace, plan_runs, recipe_hash
 from .store import ResultsStore

@@ -38,6 +38,7 @@ from typing import Any, Iterator, Sequence
 
 from .plugins import PLUGINS_ENV, import_plugins, plugin_list  # noqa: F401  (shared with the ray executor)
 from .progress import FAULT_ENV, RunProgress, describe_exit, error_from, fault_point  # noqa: F401
+from .execution import EXECUTORS, SweepOutcome
 
 THREAD_VARS = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS", "NUMEXPR_NUM_THREADS",
                "VECLIB_MAXIMUM_THREADS", "BLIS_NUM_THREADS")
@@ -156,11 +157,10 @@ def _born_pinned(share: list[int], threads: int) -> Iterator[None]:
 def _preload_modules() -> list[str]:
     """What the forkserver imports once: emoconv's run path, every model module, and torch's
     optimiser machinery (``torch.optim`` pulls in ``torch._dynamo`` on first use: seconds)."""
-    import pkgutil
+    from ..models import MODELS
 
-    from .. import models
-    return [__name__, "emoconv.experiments.runner", "torch._dynamo", "sklearn.metrics", "emoconv.models"] + [
-        f"emoconv.models.{m.name}" for m in pkgutil.iter_modules(models.__path__)]
+    return [__name__, "emoconv.experiments.runner", "torch._dynamo", "sklearn.metrics", "emoconv.models",
+            *MODELS.modules]
 
 
 @dataclass
@@ -212,7 +212,6 @@ class ProcessPool:
     def run(self, runs: list[Any]) -> Any:
         from multiprocessing.connection import wait
 
-        from .executors import SweepOutcome
 
         outcome = SweepOutcome()
         pending = deque(runs)
@@ -331,6 +330,7 @@ class ProcessPool:
                 w.conn.close()
 
 
+@EXECUTORS.register("processes")
 def run_processes(recipe: Any, runs: list[Any], store: Any, progress: bool = True, cache_dir: Path | None = None,
                   workers: int | None = None, retries: int = 2, retry_errors: bool = False,
                   plugins: Sequence[str] | None = None, threads: int | None = None, prefetch: bool = True,
@@ -341,7 +341,6 @@ def run_processes(recipe: Any, runs: list[Any], store: Any, progress: bool = Tru
     they only read the cache (without it every worker extracts them itself on its first run).
     """
     from ..errors import ConfigError
-    from .executors import SweepOutcome
     from .progress import SweepMonitor
     from .runner import Workspace
 

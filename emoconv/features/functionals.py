@@ -244,9 +244,8 @@ def _extract_kind(cfg: FunctionalsConfig, utterances: Sequence[Any], cache: Any,
 def _register_kind() -> None:
     from .kinds import FEATURE_KINDS, FeatureKind
 
-    if "functionals" not in FEATURE_KINDS:
-        FEATURE_KINDS.register("functionals")(FeatureKind(FunctionalsConfig, _extract_kind,
-                                                          requires=("opensmile", "opensmile")))
+    FEATURE_KINDS.register("functionals")(FeatureKind(FunctionalsConfig, _extract_kind,
+                                                      requires=("opensmile", "opensmile")))
 
 
 FunctionalsConfig.KIND = "functionals"  # type: ignore[attr-defined]  (kind_of() reads it)

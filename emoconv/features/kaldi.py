@@ -142,11 +142,9 @@ def kaldi_features(cfg: KaldiConfig, paths: Sequence[str | os.PathLike[str]], ca
 def _register_kind() -> None:
     from .kinds import FEATURE_KINDS, FeatureKind
 
-    if "kaldi" not in FEATURE_KINDS:
-        FEATURE_KINDS.register("kaldi")(FeatureKind(
-            KaldiConfig, lambda cfg, utts, cache, progress: kaldi_features(cfg, [u.path for u in utts], cache,
-                                                                          progress),
-            requires=("kaldi_native_fbank", "kaldi")))
+    FEATURE_KINDS.register("kaldi")(FeatureKind(
+        KaldiConfig, lambda cfg, utts, cache, progress: kaldi_features(cfg, [u.path for u in utts], cache, progress),
+        requires=("kaldi_native_fbank", "kaldi")))
 
 
 KaldiConfig.KIND = "kaldi"  # type: ignore[attr-defined]

@@ -52,23 +52,10 @@ class FeatureKind:
                               f"install it with pip install 'emoconv[{extra}]'")
 
 
-FEATURE_KINDS: Registry[FeatureKind] = Registry("feature kind")
-_LOADED = False
-
-
-def _load() -> None:
-    """Import the modules that register kinds (late, so importing features stays light)."""
-    global _LOADED
-    if _LOADED:
-        return
-    _LOADED = True
-    import importlib
-
-    for mod in ("volumes", "lld", "functionals", "kaldi"):
-        try:
-            importlib.import_module(f"{__package__}.{mod}")
-        except ImportError:  # an optional extractor whose dependency is absent
-            continue
+#: The modules that register the kinds beyond the frame features (imported on first use; an optional
+#: extractor whose package is absent is skipped and reported by ``FeatureKind.requires`` instead).
+_MODULES = tuple(f"{__package__}.{m}" for m in ("volumes", "lld", "functionals", "kaldi"))
+FEATURE_KINDS: Registry[FeatureKind] = Registry("feature kind", modules=_MODULES, optional=_MODULES)
 
 
 def kind_of(cfg: Any) -> str:
@@ -77,8 +64,6 @@ def kind_of(cfg: Any) -> str:
 
 
 def get_kind(name: str) -> FeatureKind:
-    if name not in FEATURE_KINDS:
-        _load()
     return FEATURE_KINDS.get(name)
 
 

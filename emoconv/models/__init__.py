@@ -23,34 +23,16 @@ from ..registry import Registry
 
 ModelBuilder = Callable[..., nn.Module]
 
+#: The modules that register models (imported on first use; ``mts.a2`` loads ``mts`` alone).
+_MODULES = ("mts", "mdcnn", "cldnn", "cnn3d", "baselines3d", "ecnet", "svm")
+
 #: Builders by name, e.g. ``MODELS.get("mts.a2")(n_classes=7, input_shape=(1, 300, 161), conv="mts")``.
-MODELS: Registry[ModelBuilder] = Registry("model")
+MODELS: Registry[ModelBuilder] = Registry("model", modules=[f"{__name__}.{m}" for m in _MODULES])
 
 
 def build_model(name: str, n_classes: int, input_shape: tuple[int, ...], **params: Any) -> nn.Module:
-    """Build registered model ``name``; imports the model modules on first use.
-
-    The module named by the prefix before the first dot (``mts`` for ``mts.a2``) is
-    imported first, so loading one bundle does not import every system.
-    """
-    if name not in MODELS:
-        import importlib
-
-        try:
-            importlib.import_module(f"{__name__}.{name.split('.')[0]}")
-        except ImportError:
-            pass
-    if name not in MODELS:
-        _import_all()
+    """Build registered model ``name`` (its module is imported on first use, see :class:`~emoconv.registry.Registry`)."""
     return MODELS.get(name)(n_classes=n_classes, input_shape=tuple(input_shape), **params)
-
-
-def _import_all() -> None:
-    import importlib
-    import pkgutil
-
-    for mod in pkgutil.iter_modules(__path__):  # type: ignore[name-defined]
-        importlib.import_module(f"{__name__}.{mod.name}")
 
 
 _EXPORTS = {

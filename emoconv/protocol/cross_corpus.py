@@ -27,7 +27,7 @@ from typing import Any, Sequence
 import numpy as np
 
 from ..errors import ProtocolError
-from .splits import Fold, check_fold
+from .fold import PROTOCOL_KINDS, Fold, check_fold
 
 
 def _corpus(u: Any) -> str:
@@ -43,6 +43,7 @@ def fold_corpora(fold_record: dict[str, Any]) -> tuple[tuple[str, ...], str | No
     return tuple(corpora(fold_record.get("train_speakers", []))), (test[0] if len(test) == 1 else None)
 
 
+@PROTOCOL_KINDS.register("cross_corpus")
 def cross_corpus_folds(utterances: Sequence[Any], cfg: Any) -> list[Fold]:
     """The folds of ``cfg`` (kind ``cross_corpus``) over pooled ``utterances``; see the module docstring."""
     names = list(dict.fromkeys(_corpus(u) for u in utterances))

@@ -25,7 +25,7 @@ from __future__ import annotations
 import dataclasses
 import zlib
 from dataclasses import dataclass
-from typing import Sequence
+from typing import Any, Sequence
 
 import numpy as np
 
@@ -33,7 +33,7 @@ from ..config import check
 from ..corpora.base import Utterance
 from ..corpora.pool import namespaced
 from ..errors import ProtocolError
-from .splits import Fold, check_fold
+from .fold import PROTOCOL_KINDS, Fold, check_fold
 
 MODES = ("rotate", "resample")
 
@@ -148,3 +148,17 @@ def corpus_breakdown(fold: Fold, utterances: Sequence[Utterance]) -> dict[str, d
         for c, s in spk.items():
             out.setdefault(c, {"train": 0, "val": 0, "test": 0})[name] = len(s)
     return out
+
+
+@PROTOCOL_KINDS.register("multicorpus")
+def _rotate(utterances: Sequence[Utterance], cfg: Any) -> list[Fold]:
+    """Kind ``multicorpus``: the per-corpus speaker groups rotated over the folds."""
+    return multicorpus_folds(utterances, MultiCorpusConfig(folds=cfg.folds, mode="rotate", val_ratio=cfg.val_ratio,
+                                                           test_ratio=cfg.test_ratio, seed=cfg.seed))
+
+
+@PROTOCOL_KINDS.register("multicorpus_resample")
+def _resample(utterances: Sequence[Utterance], cfg: Any) -> list[Fold]:
+    """Kind ``multicorpus_resample``: each fold a fresh per-corpus speaker draw."""
+    return multicorpus_folds(utterances, MultiCorpusConfig(folds=cfg.folds, mode="resample", val_ratio=cfg.val_ratio,
+                                                           test_ratio=cfg.test_ratio, seed=cfg.seed))

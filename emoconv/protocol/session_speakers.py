@@ -14,6 +14,7 @@ this kind. Deterministic: ``seed``, ``folds`` and the ``val_*`` settings are not
 
 >>> from emoconv.corpora.base import Utterance
 >>> from pathlib import Path
+>>> from emoconv.protocol import ProtocolConfig
 >>> utts = [Utterance(Path(f"{s}{g}_{i}.wav"), f"{s}{g}", lab, "toy", session=s)
 ...         for s in ("Ses01", "Ses02", "Ses03") for g in "FM" for i, lab in enumerate(("anger", "sadness"))]
 >>> folds = session_speaker_folds(utts, ProtocolConfig(kind="session_speakers"))
@@ -23,12 +24,16 @@ this kind. Deterministic: ``seed``, ``folds`` and the ``val_*`` settings are not
 
 from __future__ import annotations
 
-from typing import Any, Sequence
+from typing import TYPE_CHECKING, Any, Sequence
 
 from ..errors import ProtocolError
-from .splits import Fold, ProtocolConfig, _unit_of, check_fold
+from .fold import PROTOCOL_KINDS, Fold, check_fold, unit_of
+
+if TYPE_CHECKING:
+    from .splits import ProtocolConfig
 
 
+@PROTOCOL_KINDS.register("session_speakers")
 def session_speaker_folds(utterances: Sequence[Any], cfg: ProtocolConfig) -> list[Fold]:
     """One fold per speaker: test = that speaker, validation = the next speaker of its session.
 
@@ -38,7 +43,7 @@ def session_speaker_folds(utterances: Sequence[Any], cfg: ProtocolConfig) -> lis
     """
     sessions: dict[str, list[int]] = {}
     for i, u in enumerate(utterances):
-        sessions.setdefault(_unit_of(u, "session", i), []).append(i)
+        sessions.setdefault(unit_of(u, "session", i), []).append(i)
     names = sorted(sessions)
     if len(names) < 2:
         raise ProtocolError(f"protocol.kind=session_speakers needs at least 2 sessions (train, held out); "
@@ -47,7 +52,7 @@ def session_speaker_folds(utterances: Sequence[Any], cfg: ProtocolConfig) -> lis
     for held in names:
         by_speaker: dict[str, list[int]] = {}
         for i in sessions[held]:
-            by_speaker.setdefault(_unit_of(utterances[i], "speaker", i), []).append(i)
+            by_speaker.setdefault(unit_of(utterances[i], "speaker", i), []).append(i)
         speakers = sorted(by_speaker)
         if len(speakers) < 2:
             raise ProtocolError(f"protocol.kind=session_speakers: session {held!r} has {len(speakers)} speaker; "

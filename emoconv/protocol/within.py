@@ -10,12 +10,15 @@ still rejects any test speaker seen in training or validation.
 from __future__ import annotations
 
 import math
-from typing import Any, Sequence
+from typing import TYPE_CHECKING, Any, Sequence
 
 import numpy as np
 
 from ..errors import ProtocolError
-from .splits import _VAL, Fold, ProtocolConfig, check_fold
+from .fold import VAL_STREAM, Fold, check_fold
+
+if TYPE_CHECKING:
+    from .splits import ProtocolConfig
 
 
 def within_train_fold(index: int, test: list[str], units: list[str], members: dict[str, list[int]],
@@ -23,7 +26,7 @@ def within_train_fold(index: int, test: list[str], units: list[str], members: di
     """A fold whose validation is a class-stratified share of the training speakers' utterances."""
     tested = set(test)
     rest = [i for u in units if u not in tested for i in members[u]]
-    rng = np.random.default_rng([cfg.seed, _VAL, index])
+    rng = np.random.default_rng([cfg.seed, VAL_STREAM, index])
     val: list[int] = []
     by_label: dict[str, list[int]] = {}
     for i in rest:

@@ -4,6 +4,7 @@ Layouts are registered by name in :data:`LAYOUTS`; a recipe chooses one with
 ``report: {layout: mts_table1}`` and ``emoconv report RUNDIR --layout NAME`` overrides it.
 """
 
-from .writer import LAYOUTS, write_report
+from .base import LAYOUTS, Report
+from .writer import write_report
 
-__all__ = ["LAYOUTS", "write_report"]
+__all__ = ["LAYOUTS", "Report", "write_report"]

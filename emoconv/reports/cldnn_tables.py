@@ -27,7 +27,7 @@ import pandas as pd
 
 from ..errors import ConfigError
 from ..fileio import atomic_write_json, atomic_write_text
-from .writer import LAYOUTS, Report, _to_markdown
+from .base import LAYOUTS, Report, to_markdown
 
 __all__ = ["PUBLISHED_TABLE3", "PUBLISHED_TABLE4", "PUBLISHED_TABLE5", "analyze_run", "table3", "table4", "table5"]
 
@@ -129,18 +129,18 @@ def table4(records: Sequence[dict[str, Any]], published: bool = False) -> pd.Dat
         df["clean (published)"] = [_pub4(m, 1) for m in df["model"]]
         have = set(df["model"])
         extra = [{"corpus": "eNTERFACE'05 (published)", "model": m, "noisy": "", "clean": "", "runs": 0,
-                  "noisy (published)": _fmt(v[0]), "clean (published)": _fmt(v[1])}
+                  "noisy (published)": _published_cell(v[0]), "clean (published)": _published_cell(v[1])}
                  for m, v in PUBLISHED_TABLE4.items() if m not in have]
         df = pd.concat([df, pd.DataFrame(extra)], ignore_index=True) if extra else df
     return df
 
 
-def _fmt(v: float | None) -> str:
+def _published_cell(v: float | None) -> str:
     return "–" if v is None else f"{v:.2f}"
 
 
 def _pub4(model: str, i: int) -> str:
-    return _fmt(PUBLISHED_TABLE4[model][i]) if model in PUBLISHED_TABLE4 else ""
+    return _published_cell(PUBLISHED_TABLE4[model][i]) if model in PUBLISHED_TABLE4 else ""
 
 
 def table5(analysis: dict[str, Any], published: bool = False) -> pd.DataFrame:
@@ -280,5 +280,5 @@ def analyze_run(rundir: str | Path, out: str | Path | None = None, condition: st
     atomic_write_json(out_dir / "modulewise.json", result)
     table = modulewise_table({k: v["ua"] for k, v in result["models"].items()})
     atomic_write_text(out_dir / "table5.md", "# Module-wise UA (%) (Table 5 layout)\n\n"
-                      + _to_markdown(table.reset_index(names="model")) + "\n")
+                      + to_markdown(table.reset_index(names="model")) + "\n")
     return result, out_dir

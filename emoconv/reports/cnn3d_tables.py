@@ -36,7 +36,7 @@ import numpy as np
 import pandas as pd
 
 from ..protocol import paired_wilcoxon
-from .writer import LAYOUTS, Report
+from .base import LAYOUTS, Report
 
 #: The paper's class order and the column headers of its Table 1.
 CLASSES: tuple[str, ...] = ("neutral", "happiness", "sadness", "anger")

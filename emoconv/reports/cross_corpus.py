@@ -20,7 +20,7 @@ from ..errors import ConfigError
 from ..fileio import atomic_write_bytes
 from ..protocol.cross_corpus import fold_corpora
 from .plots import _figure_bytes, _plt, slug
-from .writer import LAYOUTS, Report
+from .base import LAYOUTS, Report
 
 
 def cross_corpus_matrices(records: list[dict[str, Any]]) -> dict[str, pd.DataFrame]:

@@ -1,19 +1,13 @@
-"""Report layouts, registered by name. Importing this module registers all of them."""
+"""The default report layout (the paper layouts live in their own modules; see :data:`emoconv.reports.base.LAYOUTS`)."""
 
 from __future__ import annotations
 
 from pathlib import Path
 from typing import Any
 
-from . import mts_table1  # noqa: F401  (registers "mts_table1")
-from . import mts_probe  # noqa: F401  (registers "mts_study")
-from . import cldnn_tables  # noqa: F401  (registers "cldnn_study", "cldnn_table3/4/5")
-from . import mdcnn_tables  # noqa: F401  (registers "mdcnn_ablation", "mdcnn_spp")
-from . import cnn3d_tables  # noqa: F401  (registers "cnn3d_tables")
-from . import cross_corpus  # noqa: F401  (registers "cross_corpus")
 from .plots import plot_confusions, plot_learning_curves
 from .summary import format_mean_std, paired_tests, summary_table
-from .writer import LAYOUTS, Report
+from .base import LAYOUTS, Report
 
 
 @LAYOUTS.register("default")

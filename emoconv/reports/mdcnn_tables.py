@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .writer import LAYOUTS, Report
+from .base import LAYOUTS, Report
 
 PAPER = "Sci. Rep. 15:8254 (2025)"
 #: Table 1 (test UA, %), keyed by :data:`emoconv.models.mdcnn.ABLATION_ROWS` names: (CNN section, pooling,

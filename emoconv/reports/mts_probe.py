@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 from ..protocol import improvement_summary
-from .writer import LAYOUTS, Report
+from .base import LAYOUTS, Report
 
 
 def _probe_at_best(rec: dict[str, Any]) -> dict[str, Any]:

@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 
 from ..protocol import improvement_summary
-from .writer import LAYOUTS, Report
+from .base import LAYOUTS, Report
 
 ARCHS = ("mts.a1", "mts.a2", "mts.a3", "mts.a4")
 

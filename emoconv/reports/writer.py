@@ -3,54 +3,14 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import pandas as pd
 
 from ..errors import ConfigError
 from ..fileio import atomic_write_text
-from ..registry import Registry
-
-
-@dataclass
-class Report:
-    """Named tables plus free Markdown text and plot paths, as a layout produces them."""
-
-    title: str
-    tables: dict[str, pd.DataFrame] = field(default_factory=dict)
-    text: list[str] = field(default_factory=list)
-    plots: list[Path] = field(default_factory=list)
-
-    def markdown(self) -> str:
-        parts = [f"# {self.title}", ""]
-        parts.extend(self.text)
-        for name, df in self.tables.items():
-            parts += ["", f"## {name}", "", _to_markdown(df)]
-        if self.plots:
-            parts += ["", "## Plots", ""] + [f"![{p.stem}]({p.name})" for p in self.plots]
-        return "\n".join(parts) + "\n"
-
-
-Layout = Callable[[list[dict[str, Any]], dict[str, Any], Path], Report]
-LAYOUTS: Registry[Layout] = Registry("report layout")
-
-
-def _to_markdown(df: pd.DataFrame) -> str:
-    if df.empty:
-        return "(no rows)"
-    cols = [str(c) for c in df.columns]
-    lines = ["| " + " | ".join(cols) + " |", "|" + "|".join("---" for _ in cols) + "|"]
-    for _, row in df.iterrows():
-        lines.append("| " + " | ".join(_fmt(v) for v in row.tolist()) + " |")
-    return "\n".join(lines)
-
-
-def _fmt(v: Any) -> str:
-    if isinstance(v, float):
-        return "" if v != v else f"{v:.4g}" if abs(v) < 1e-2 and v != 0 else f"{v:.2f}"
-    return "" if v is None else str(v)
+from .base import LAYOUTS, Layout, Report, format_cell, to_markdown  # noqa: F401  (Report, Layout, to_markdown: re-exported)
 
 
 #: The models (name prefixes) each paper layout reports; a run folder without any of them is refused.
@@ -76,7 +36,6 @@ def write_report(rundir: str | Path, out: str | Path | None = None, layout: str 
                  options: dict[str, Any] | None = None) -> tuple[Report, Path]:
     """Write report.md, one CSV and one .tex per table, and PNG plots into ``out`` (default RUNDIR/report)."""
     from ..experiments.store import ResultsStore
-    from . import layouts  # noqa: F401  (registers the layouts)
 
     store = ResultsStore(rundir)
     if not store.root.is_dir():
@@ -124,7 +83,7 @@ def _to_latex(df: pd.DataFrame) -> str:
     cols = [str(c).replace("_", r"\_").replace("%", r"\%") for c in df.columns]
     lines = [r"\begin{tabular}{" + "l" * len(cols) + "}", r"\hline", " & ".join(cols) + r" \\", r"\hline"]
     for _, row in df.iterrows():
-        cells = [_fmt(v).replace("_", r"\_").replace("%", r"\%").replace("±", r"$\pm$") for v in row.tolist()]
+        cells = [format_cell(v).replace("_", r"\_").replace("%", r"\%").replace("±", r"$\pm$") for v in row.tolist()]
         lines.append(" & ".join(cells) + r" \\")
     lines += [r"\hline", r"\end{tabular}"]
     return "\n".join(lines) + "\n"

@@ -12,11 +12,18 @@ paper's Eq. 19 ties it to the number of training samples ``N`` over the batch si
 epochs per half cycle, and ``epochs_per_step`` (default 1, one epoch of batches) sets that multiple. Call
 ``scheduler.step()`` after every optimiser step (per batch, not per epoch).
 
-The range test (Smith, section 3.3) trains for a few hundred batches while the rate grows exponentially from
-``lr_start`` to ``lr_end`` and records the (smoothed) loss. The paper picks the bounds from UA over epochs
-(the rate where UA starts to rise and where it starts to fall); this per-batch version reads the same two
-points off the loss curve: ``max`` is the rate at the lowest smoothed loss, ``min`` the first rate at which
-the smoothed loss has made 10 % of its total drop. The model and optimiser are restored afterwards.
+Two range tests pick the bounds; the model's weights are restored after either.
+
+* :func:`lr_range_test_epochs` (``train.lr_range_by: val_ua``, the default) is the paper's reading: a few
+  epochs, each at one rate of a geometric series from ``lr_start`` to ``lr_end``, with validation UA after
+  each; ``min`` is the rate of the first epoch whose UA has made an obvious rise (a quarter of the way from
+  the untrained model's UA to the best), ``max`` the rate at which UA peaked (the next rate made it fall,
+  or the series ended there).
+* :func:`lr_range_test` (``train.lr_range_by: loss``, Smith's section 3.3) trains a few hundred batches while
+  the rate grows exponentially and reads the bounds off the smoothed training loss: ``max`` at its lowest
+  point, ``min`` where it has made 10 % of its total drop. On small real corpora the per-batch loss is noisy
+  enough that its minimum often falls at the first few batches (bounds near ``lr_start``, a model that never
+  trains) or at the end of the sweep; the validation-UA test does not have that failure.
 """
 
 from __future__ import annotations
@@ -33,6 +40,7 @@ from torch import nn
 from torch.optim.lr_scheduler import CyclicLR
 
 from ..errors import ConfigError
+from .loop import evaluate, forward, is_variable, iterate_batches
 
 
 def clr_step_size(n_train: int, batch_size: int, epochs_per_step: float = 1.0) -> int:
@@ -178,3 +186,126 @@ def suggest_bounds(lrs: np.ndarray, smoothed: np.ndarray, drop_fraction: float =
     if not lr_min < lr_max:
         lr_min = lr_max / 10
     return lr_min, lr_max
+
+
+@dataclass
+class EpochRangeResult:
+    """Rates tried (one per epoch), validation UA after each, the untrained UA, and ``(lr_min, lr_max)``."""
+
+    lrs: np.ndarray
+    ua: np.ndarray
+    ua0: float
+    suggested: tuple[float, float]
+
+
+def lr_range_test_epochs(
+    model: nn.Module,
+    train_epoch: Callable[[nn.Module, torch.optim.Optimizer], Any],
+    val_ua: Callable[[nn.Module], float],
+    *,
+    lr_start: float = 1e-5,
+    lr_end: float = 0.1,
+    epochs: int = 8,
+    optimizer: Callable[[Any, float], torch.optim.Optimizer] | None = None,
+    rise_fraction: float = 0.25,
+) -> EpochRangeResult:
+    """The paper's range test: ``epochs`` epochs at rates ``geomspace(lr_start, lr_end, epochs)``, UA after each.
+
+    Args:
+        train_epoch: ``fn(model, optimizer)`` trains one epoch (the optimiser's rate is already set).
+        val_ua: ``fn(model) -> UA`` on the validation partition.
+        rise_fraction: how far (of the way from the untrained UA to the best) UA must have risen for the
+            "obvious increase" that marks ``lr_min``.
+
+    The model's weights and train/eval mode are restored afterwards.
+    """
+    if not 0 < lr_start < lr_end or epochs < 2:
+        raise ConfigError(f"lr range test: need 0 < lr_start < lr_end and at least 2 epochs, got "
+                          f"{lr_start}, {lr_end}, {epochs}")
+    state = copy.deepcopy(model.state_dict())
+    was_training = model.training
+    lrs = np.geomspace(lr_start, lr_end, epochs)
+    opt = (optimizer or (lambda p, lr: torch.optim.Adam(p, lr=lr)))(model.parameters(), float(lrs[0]))
+    try:
+        ua0 = float(val_ua(model))
+        uas = []
+        for lr in lrs:
+            for group in opt.param_groups:
+                group["lr"] = float(lr)
+            model.train()
+            train_epoch(model, opt)
+            uas.append(float(val_ua(model)))
+    finally:
+        model.load_state_dict(state)
+        model.train(was_training)
+    ua = np.asarray(uas)
+    return EpochRangeResult(lrs, ua, ua0, suggest_bounds_ua(lrs, ua, ua0, rise_fraction))
+
+
+def suggest_bounds_ua(lrs: np.ndarray, ua: np.ndarray, ua0: float, rise_fraction: float = 0.25,
+                      ) -> tuple[float, float]:
+    """``(lr_min, lr_max)`` from validation UA per epoch (see the module docstring).
+
+    ``lr_max`` is the rate of the (first) best epoch; ``lr_min`` the rate of the first epoch whose UA is at least
+    ``ua0 + rise_fraction * (best - ua0)``, or a tenth of ``lr_max`` when that is the best epoch itself.
+
+    >>> lrs = np.array([1e-5, 1e-4, 1e-3, 1e-2, 1e-1]); ua = np.array([0.15, 0.2, 0.4, 0.55, 0.3])
+    >>> suggest_bounds_ua(lrs, ua, ua0=0.14)
+    (0.001, 0.01)
+    """
+    if len(lrs) == 0 or len(lrs) != len(ua):
+        raise ConfigError("lr range test: no epochs were recorded")
+    peak = int(np.argmax(ua))
+    lr_max = float(lrs[peak])
+    target = ua0 + rise_fraction * (float(ua[peak]) - ua0)
+    rose = np.flatnonzero(ua[: peak + 1] >= target)
+    first = int(rose[0]) if rose.size else peak
+    lr_min = float(lrs[first]) if first < peak else lr_max / 10
+    return lr_min, lr_max
+
+
+def clr_bounds(model: nn.Module, train: Any, val: Any, cfg: Any, lr: float, weight_decay: float,
+               weight: torch.Tensor | None, device: str) -> dict[str, Any]:
+    """CLR ``(lr_min, lr_max)`` of one training (``cfg`` a TrainConfig): from the settings, or a range test.
+
+    Returns the bounds and how they were found, for the run record (``lr_bounds_from``, and the rates and
+    validation UAs of the epoch-wise test).
+    """
+    if not cfg.lr_range_test:
+        top = cfg.lr_max if cfg.lr_max is not None else lr
+        low = cfg.lr_min if cfg.lr_min is not None else top / 10
+        return {"lr_min": low, "lr_max": top, "lr_bounds_from": "settings"}
+    variable = is_variable(model)
+
+    def make_opt(params: Any, rate: float) -> torch.optim.Optimizer:
+        return torch.optim.Adam(params, lr=rate, weight_decay=weight_decay)
+
+    def batch_loss(m: nn.Module, x: torch.Tensor, lens: torch.Tensor | None, y: torch.Tensor) -> torch.Tensor:
+        y = y.to(device)
+        logits = forward(m, x.to(device), None if lens is None else lens.to(device), y)
+        return F.cross_entropy(logits.float(), y, weight=weight)
+
+    if cfg.lr_range_by == "val_ua" and val is not None and len(val):
+        rng = np.random.default_rng([cfg.seed, 7])
+
+        def one_epoch(m: nn.Module, opt: torch.optim.Optimizer) -> None:
+            for x, lens, y, _ in iterate_batches(train, cfg.batch_size, variable, True, rng):
+                loss = batch_loss(m, x, lens, y)
+                opt.zero_grad(set_to_none=True)
+                loss.backward()
+                opt.step()
+
+        res = lr_range_test_epochs(model, one_epoch, lambda m: evaluate(m, val, cfg.eval_batch_size, device, weight)[2],
+                                   lr_start=cfg.lr_range_start, lr_end=cfg.lr_range_end, epochs=cfg.lr_range_epochs,
+                                   optimizer=make_opt)
+        low, top = res.suggested
+        return {"lr_min": low, "lr_max": top, "lr_bounds_from": "range_test_val_ua",
+                "lr_range_lrs": [float(v) for v in res.lrs], "lr_range_ua": [float(v) for v in res.ua],
+                "lr_range_ua0": res.ua0}
+    rng = np.random.default_rng([cfg.seed, 7])
+    batches = [(x, lens, y) for x, lens, y, _ in iterate_batches(train, cfg.batch_size, variable, True, rng)]
+    res_b = lr_range_test(model, batches, lr_start=cfg.lr_range_start, lr_end=cfg.lr_range_end,
+                          steps=cfg.lr_range_steps, loss_fn=lambda m, b: batch_loss(m, *b), optimizer=make_opt)
+    low, top = res_b.suggested
+    return {"lr_min": low, "lr_max": top, "lr_bounds_from": "range_test", "lr_range_batches": len(res_b.lrs)}
+

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from ..config import check
 from .augment import BatchAugment, WaveAugment
 
-KEY_OPTIONAL = ("batch_augment", "min_epochs", "wave_augment", "fixed_epochs")
+KEY_OPTIONAL = ("batch_augment", "min_epochs", "wave_augment", "fixed_epochs", "lr_range_by", "lr_range_epochs")
 """TrainConfig fields (added after 0.2.0) that enter run keys only when they differ from the default."""
 
 
@@ -29,9 +29,11 @@ class TrainConfig:
     ``lr_schedule: cyclic`` is Smith's triangular CLR (:func:`emoconv.training.clr.cyclic_lr`)
     stepped once per batch between ``lr_min`` and ``lr_max`` (unset: ``lr_max`` = the grid's
     ``lr``, ``lr_min`` = ``lr_max / 10``), half a cycle every ``clr_step_epochs`` epochs of
-    batches; ``lr_range_test: true`` picks both bounds with
-    :func:`emoconv.training.clr.lr_range_test` on the training partition first (``lr_range_steps``
-    batches from ``lr_range_start`` to ``lr_range_end``) and records them in the grid results.
+    batches; ``lr_range_test: true`` picks both bounds first and records them in the grid results:
+    with ``lr_range_by: val_ua`` (default; the paper's reading) from validation UA after each of
+    ``lr_range_epochs`` epochs at rates from ``lr_range_start`` to ``lr_range_end``
+    (:func:`emoconv.training.clr.lr_range_test_epochs`), with ``lr_range_by: loss`` from the smoothed
+    training loss over ``lr_range_steps`` batches (:func:`emoconv.training.clr.lr_range_test`).
     ``early_stop_on`` is the validation figure early stopping watches (``val_loss``: lowest
     loss; ``val_ua``: highest UA, the paper's choice). ``class_weighted`` weighs the loss by
     ``r_c = alpha N / N_c`` (:func:`emoconv.training.losses.class_weights`; ``class_weight_alpha``
@@ -80,6 +82,8 @@ class TrainConfig:
     lr_range_steps: int = 100
     lr_range_start: float = 1e-6
     lr_range_end: float = 1.0
+    lr_range_by: str = "val_ua"
+    lr_range_epochs: int = 8
     early_stop_on: str = "val_loss"
     class_weight_alpha: float | None = None
     smooth_epochs: int = 1
@@ -124,6 +128,11 @@ class TrainConfig:
         check(0 < self.lr_range_start < self.lr_range_end,
               f"train.lr_range_start/lr_range_end: need 0 < start < end, got {self.lr_range_start}, "
               f"{self.lr_range_end}")
+        check(self.lr_range_by in ("val_ua", "loss"),
+              f"train.lr_range_by must be val_ua (validation UA per epoch) or loss (per batch), got "
+              f"{self.lr_range_by!r}")
+        check(isinstance(self.lr_range_epochs, int) and self.lr_range_epochs >= 2,
+              f"train.lr_range_epochs must be an integer >= 2, got {self.lr_range_epochs!r}")
         check(self.early_stop_on in ("val_loss", "val_ua"),
               f"train.early_stop_on must be val_loss or val_ua, got {self.early_stop_on!r}")
         check(self.class_weight_alpha is None or self.class_weight_alpha > 0,

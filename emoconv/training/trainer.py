@@ -22,7 +22,7 @@ import copy
 import math
 import time
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterator
+from typing import Any, Callable
 
 import numpy as np
 import torch
@@ -32,26 +32,7 @@ from torch import nn
 from ..errors import ConfigError
 from .augment import mixup, spec_augment
 from .config import TrainConfig, resolve_device
-
-
-@dataclass
-class Examples:
-    """Examples in memory: ``x[i]`` a tensor ``(C, T, F)`` (or any per-example shape), ``y[i]`` a class index.
-
-    ``group[i]`` maps a segment back to its utterance (segmented inputs); ``None`` = one example per utterance.
-    """
-
-    x: list[torch.Tensor]
-    y: np.ndarray
-    group: np.ndarray | None = None
-
-    def __post_init__(self) -> None:
-        self.y = np.asarray(self.y, dtype=np.int64)
-        if len(self.x) != len(self.y):
-            raise ValueError(f"{len(self.x)} examples but {len(self.y)} labels")
-
-    def __len__(self) -> int:
-        return len(self.x)
+from .loop import Examples, evaluate, forward, is_variable, iterate_batches, predict_logits  # noqa: F401
 
 
 @dataclass
@@ -71,42 +52,6 @@ class FitResult:
         return float(np.mean(times)) if times else 0.0
 
 
-def _is_variable(model: nn.Module) -> bool:
-    return bool(getattr(model, "variable_length", False))
-
-
-def iterate_batches(
-    data: Examples, batch_size: int, variable: bool, shuffle: bool, rng: np.random.Generator | None
-) -> Iterator[tuple[torch.Tensor, torch.Tensor | None, torch.Tensor, np.ndarray]]:
-    """Yield ``(x, lengths, y, indices)``; ``x`` is (B, C, T, F) (padded when ``variable``)."""
-    n = len(data)
-    if variable:
-        from .batching import bucket_batches, pad_batch
-
-        lengths = [int(t.shape[1]) if t.dim() >= 2 else int(t.shape[0]) for t in data.x]
-        seed = int(rng.integers(2**31)) if (shuffle and rng is not None) else 0
-        for idx in bucket_batches(lengths, batch_size, shuffle=shuffle, seed=seed):
-            idx = np.asarray(idx)
-            x, lens = pad_batch([data.x[i] for i in idx])
-            yield x, lens, torch.from_numpy(data.y[idx]), idx
-        return
-    order = rng.permutation(n) if (shuffle and rng is not None) else np.arange(n)
-    for start in range(0, n, batch_size):
-        idx = order[start:start + batch_size]
-        x = torch.stack([data.x[i] for i in idx])
-        yield x, None, torch.from_numpy(data.y[idx]), idx
-
-
-def _forward(model: nn.Module, x: torch.Tensor, lengths: torch.Tensor | None,
-             labels: torch.Tensor | None = None) -> torch.Tensor:
-    kwargs: dict[str, Any] = {}
-    if lengths is not None:
-        kwargs["lengths"] = lengths
-    if labels is not None and getattr(model, "needs_labels", False):
-        kwargs["labels"] = labels
-    return model(x, **kwargs)
-
-
 def class_weights(y: np.ndarray, n_classes: int) -> torch.Tensor:
     """Inverse-frequency weights N / (K * N_c), 0 for absent classes.
 
@@ -120,60 +65,6 @@ def class_weights(y: np.ndarray, n_classes: int) -> torch.Tensor:
     w = torch.zeros(n_classes, dtype=torch.float32)
     w[torch.from_numpy(present)] = weights_of(np.searchsorted(present, y), len(present), alpha=1.0 / n_classes)
     return w
-
-
-def _clr_bounds(model: nn.Module, train: Examples, cfg: TrainConfig, lr: float, weight_decay: float,
-                weight: torch.Tensor | None, device: str) -> dict[str, Any]:
-    """CLR ``(lr_min, lr_max)``: from the settings, or from a range test on the training partition."""
-    if not cfg.lr_range_test:
-        top = cfg.lr_max if cfg.lr_max is not None else lr
-        low = cfg.lr_min if cfg.lr_min is not None else top / 10
-        return {"lr_min": low, "lr_max": top, "lr_bounds_from": "settings"}
-    from .clr import lr_range_test
-
-    rng = np.random.default_rng([cfg.seed, 7])
-    batches = [(x, lens, y) for x, lens, y, _ in iterate_batches(train, cfg.batch_size, _is_variable(model), True, rng)]
-
-    def loss_fn(m: nn.Module, batch: Any) -> torch.Tensor:
-        x, lens, y = batch
-        y = y.to(device)
-        logits = _forward(m, x.to(device), None if lens is None else lens.to(device), y)
-        return F.cross_entropy(logits.float(), y, weight=weight)
-
-    res = lr_range_test(model, batches, lr_start=cfg.lr_range_start, lr_end=cfg.lr_range_end,
-                        steps=cfg.lr_range_steps, loss_fn=loss_fn,
-                        optimizer=lambda p, r: torch.optim.Adam(p, lr=r, weight_decay=weight_decay))
-    low, top = res.suggested
-    return {"lr_min": low, "lr_max": top, "lr_bounds_from": "range_test", "lr_range_batches": len(res.lrs)}
-
-
-@torch.no_grad()
-def predict_logits(model: nn.Module, data: Examples, batch_size: int = 64, device: str = "cpu") -> np.ndarray:
-    """Logits ``(N, K)`` for every example, in the order of ``data``."""
-    model.eval()
-    out = np.zeros((len(data), 0), dtype=np.float32)
-    chunks: list[tuple[np.ndarray, np.ndarray]] = []
-    for x, lens, _, idx in iterate_batches(data, batch_size, _is_variable(model), False, None):
-        logits = _forward(model, x.to(device), None if lens is None else lens.to(device))
-        chunks.append((idx, logits.float().cpu().numpy()))
-    if chunks:
-        k = chunks[0][1].shape[1]
-        out = np.zeros((len(data), k), dtype=np.float32)
-        for idx, lg in chunks:
-            out[idx] = lg
-    return out
-
-
-def _evaluate(model: nn.Module, data: Examples, batch_size: int, device: str,
-              weight: torch.Tensor | None) -> tuple[float, float, float]:
-    """(loss, accuracy, UA) on ``data``."""
-    logits = torch.from_numpy(predict_logits(model, data, batch_size, device))
-    y = torch.from_numpy(data.y)
-    loss = float(F.cross_entropy(logits, y, weight=weight))
-    pred = logits.argmax(1).numpy()
-    acc = float(np.mean(pred == data.y))
-    recalls = [np.mean(pred[data.y == c] == c) for c in np.unique(data.y)]
-    return loss, acc, float(np.mean(recalls))
 
 
 def _call_hook(model: nn.Module, name: str) -> Any:
@@ -190,7 +81,7 @@ def _probe(model: nn.Module, val: Examples, record: dict[str, Any], device: str)
     """Store :func:`~emoconv.layers.mts_stats.probe_mts` of the first validation batch in ``record``."""
     from ..layers.mts_stats import probe_mts
 
-    batch = next(iterate_batches(val, 32, _is_variable(model), False, None), None)
+    batch = next(iterate_batches(val, 32, is_variable(model), False, None), None)
     if batch is None:
         return
     x, lens, y, _ = batch
@@ -228,9 +119,9 @@ def train_one(
         weight = weights_of(train.y, n_classes, cfg.class_weight_alpha).to(device)
     scheduler = None
     if cfg.lr_schedule == "cyclic":
-        from .clr import cyclic_lr
+        from .clr import clr_bounds, cyclic_lr
 
-        bounds = _clr_bounds(model, train, cfg, lr, weight_decay, weight, device)
+        bounds = clr_bounds(model, train, val, cfg, lr, weight_decay, weight, device)
         if info is not None:
             info.update(bounds)
         scheduler = cyclic_lr(opt, bounds["lr_min"], bounds["lr_max"], n_train=len(train),
@@ -239,7 +130,7 @@ def train_one(
         steps = max(1, math.ceil(len(train) / cfg.batch_size))
         scheduler = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=lr, epochs=cfg.max_epochs, steps_per_epoch=steps,
                                                         pct_start=0.1)
-    variable = _is_variable(model)
+    variable = is_variable(model)
     use_amp = cfg.amp and device.startswith("cuda")  # mixed precision on CUDA only; on CPU a no-op
     scaler = torch.amp.GradScaler("cuda") if use_amp else None
     aug = cfg.batch_augment
@@ -260,7 +151,7 @@ def train_one(
                 if aug.mixup > 0:
                     x, y, y_b, lam, lens = mixup(x, y, lens, aug.mixup, aug_gen)
             with torch.autocast("cuda", dtype=torch.float16) if use_amp else contextlib.nullcontext():
-                logits = _forward(model, x, None if lens is None else lens.to(device), y if lam >= 0.5 else y_b)
+                logits = forward(model, x, None if lens is None else lens.to(device), y if lam >= 0.5 else y_b)
                 loss = F.cross_entropy(logits.float(), y, weight=weight)
                 if lam < 1.0:
                     loss = lam * loss + (1.0 - lam) * F.cross_entropy(logits.float(), y_b, weight=weight)
@@ -289,7 +180,7 @@ def train_one(
             _call_hook(model, "average_reference_kernels")
             best_epoch = epoch
             continue
-        val_loss, val_acc, val_ua = _evaluate(model, val, cfg.eval_batch_size, device, weight)
+        val_loss, val_acc, val_ua = evaluate(model, val, cfg.eval_batch_size, device, weight)
         history.append({"epoch": epoch, "train_loss": total / max(count, 1), "val_loss": val_loss,
                         "val_accuracy": val_acc, "val_ua": val_ua, "time_s": train_time,
                         "lr": float(opt.param_groups[0]["lr"])})

@@ -56,7 +56,7 @@ def test_quick_recipe_runs_end_to_end(tmp_path, monkeypatch):
     monkeypatch.setenv("EMOCONV_CACHE", str(tmp_path / "cache"))
     overrides = ["corpora.builtin.builtin.n_speakers=4", "corpora.builtin.builtin.utterances_per_class=3",
                  "corpora.builtin.builtin.max_duration_s=1.5", "protocol.folds=2", "train.max_epochs=1",
-                 "train.lr_range_steps=3", "train.progress=false"]
+                 "train.lr_range_epochs=2", "train.progress=false"]
     for i in range(3):
         overrides += [f"models.{i}.params.filters=4", f"models.{i}.params.n_blocks=2"]
     recipe = load_recipe(RECIPES / "quick.yaml", overrides)
@@ -65,7 +65,7 @@ def test_quick_recipe_runs_end_to_end(tmp_path, monkeypatch):
     records = sorted((r for r in _records(tmp_path / "run")), key=lambda r: (r["variant_order"], r["fold"]))
     for r in records:
         assert r["input_shape"][0] == 3 and r["input_shape"][2] == 40      # (3 channels, T, 40 mel bands)
-        assert r["grid"][0]["lr_bounds_from"] == "range_test"
+        assert r["grid"][0]["lr_bounds_from"] == "range_test_val_ua" and len(r["grid"][0]["lr_range_ua"]) == 2
         assert 0 < r["grid"][0]["lr_min"] < r["grid"][0]["lr_max"]
         assert r["train"]["early_stop_on"] == "val_ua" and len(r["y_pred"]) == len(r["y_true"]) > 0
     report, out = write_report(tmp_path / "run", tmp_path / "report", options={"published": True})
@@ -137,7 +137,7 @@ def _spread(seed=0):
 
 def test_range_test_picks_and_records_the_bounds(adam_lrs):
     cfg = TrainConfig(max_epochs=2, batch_size=8, progress=False, lr_schedule="cyclic", lr_range_test=True,
-                      lr_range_steps=40, lr_range_start=1e-4, lr_range_end=1.0)
+                      lr_range_by="loss", lr_range_steps=40, lr_range_start=1e-4, lr_range_end=1.0)
     res = fit(_build, _spread(), _spread(seed=1), cfg, n_classes=3)
     info = res.grid[0]
     assert info["lr_bounds_from"] == "range_test" and 2 <= info["lr_range_batches"] <= 40
@@ -151,6 +151,26 @@ def test_range_test_picks_and_records_the_bounds(adam_lrs):
     assert (again.grid[0]["lr_min"], again.grid[0]["lr_max"]) == (info["lr_min"], info["lr_max"])
 
 
+def test_epoch_range_test_reads_validation_ua_and_records_it(adam_lrs):
+    """The paper's reading: one rate per epoch, validation UA after each; bounds where UA rose and where it peaked."""
+    cfg = TrainConfig(max_epochs=2, batch_size=8, progress=False, lr_schedule="cyclic", lr_range_test=True,
+                      lr_range_epochs=5, lr_range_start=1e-5, lr_range_end=10.0)
+    res = fit(_build, _spread(), _spread(seed=1), cfg, n_classes=3)
+    info = res.grid[0]
+    assert info["lr_bounds_from"] == "range_test_val_ua"
+    np.testing.assert_allclose(info["lr_range_lrs"], np.geomspace(1e-5, 10.0, 5))
+    sweep = np.asarray(adam_lrs[:5 * 6])                                   # 5 epochs of 6 batches, one rate each
+    np.testing.assert_allclose(sweep, np.repeat(np.geomspace(1e-5, 10.0, 5), 6), rtol=1e-9)
+    ua = np.asarray(info["lr_range_ua"])
+    peak = int(np.argmax(ua))
+    assert info["lr_max"] == pytest.approx(info["lr_range_lrs"][peak]) and info["lr_min"] < info["lr_max"]
+    assert ua.max() > info["lr_range_ua0"] + 0.3                           # the separable toy is learnt
+    assert len(adam_lrs) == 5 * 6 + 2 * 6                                  # then the real training, from lr_min
+    assert adam_lrs[5 * 6] == pytest.approx(info["lr_min"])
+    again = fit(_build, _spread(), _spread(seed=1), cfg, n_classes=3)
+    assert again.grid[0]["lr_range_ua"] == info["lr_range_ua"]           # seeded
+
+
 def _scripted(monkeypatch, losses, uas):
     """Make validation return scripted (loss, UA) figures per epoch."""
     it = iter(zip(losses, uas))
@@ -159,7 +179,7 @@ def _scripted(monkeypatch, losses, uas):
         loss, ua = next(it)
         return loss, ua, ua
 
-    monkeypatch.setattr(trainer_mod, "_evaluate", evaluate)
+    monkeypatch.setattr(trainer_mod, "evaluate", evaluate)
 
 
 @pytest.mark.parametrize("on, best, epochs", [("val_loss", 2, 5), ("val_ua", 3, 6)])
@@ -200,6 +220,8 @@ def test_class_weighting_uses_the_papers_formula(monkeypatch):
     ({"class_weight_alpha": 2.0}, "train.class_weight_alpha needs train.class_weighted"),
     ({"lr_schedule": "cyclic", "clr_step_epochs": 0}, "train.clr_step_epochs"),
     ({"lr_range_start": 1.0, "lr_range_end": 0.1}, "train.lr_range_start/lr_range_end"),
+    ({"lr_range_by": "accuracy"}, "train.lr_range_by must be val_ua"),
+    ({"lr_range_epochs": 1}, "train.lr_range_epochs must be an integer >= 2"),
 ])
 def test_bad_schedule_settings(settings, message):
     with pytest.raises(ConfigError, match=message):

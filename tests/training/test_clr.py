@@ -11,7 +11,8 @@ from torch import nn
 from emoconv.errors import ConfigError
 from emoconv.models import build_model
 from emoconv.training.batching import pad_batch
-from emoconv.training.clr import clr_step_size, cyclic_lr, lr_range_test, suggest_bounds, triangular_lr
+from emoconv.training.clr import (clr_step_size, cyclic_lr, lr_range_test, lr_range_test_epochs, suggest_bounds,
+                                  suggest_bounds_ua, triangular_lr)
 
 
 def test_step_size_from_n_train_and_batch_size():
@@ -77,3 +78,34 @@ def test_custom_loss_fn_and_suggest_bounds_fallback():
     assert suggest_bounds(np.array([1e-3, 1e-2, 1e-1]), np.array([1.0, 2.0, 9.0])) == pytest.approx((1e-4, 1e-3))
     with pytest.raises(ConfigError, match="lr_start"):
         lr_range_test(model, [(torch.randn(8, 2), torch.randn(8, 1))], lr_start=1.0, lr_end=0.1)
+
+
+def test_epoch_range_test_restores_weights_and_follows_the_ua_curve():
+    torch.manual_seed(0)
+    model = nn.Linear(3, 2)
+    before = {k: v.clone() for k, v in model.state_dict().items()}
+    rates, scripted = [], iter([0.5, 0.5, 0.6, 0.9, 0.95, 0.7])            # untrained, then one per epoch
+
+    def epoch(m, opt):
+        rates.append(opt.param_groups[0]["lr"])
+        with torch.no_grad():
+            m.weight.add_(1.0)                                             # "training" changes the weights
+
+    res = lr_range_test_epochs(model, epoch, lambda m: next(scripted), lr_start=1e-4, lr_end=1e0, epochs=5)
+    np.testing.assert_allclose(rates, np.geomspace(1e-4, 1.0, 5))
+    assert res.ua0 == 0.5 and res.suggested == pytest.approx((1e-2, 1e-1))  # rose at 1e-2 (0.9), peaked at 1e-1
+    for k, v in model.state_dict().items():
+        torch.testing.assert_close(v, before[k])
+
+
+def test_suggest_bounds_ua_edge_cases():
+    lrs = np.array([1e-4, 1e-3, 1e-2])
+    # best at the first epoch: min falls back to max / 10
+    assert suggest_bounds_ua(lrs, np.array([0.6, 0.3, 0.2]), ua0=0.2) == pytest.approx((1e-5, 1e-4))
+    # a noisy early bump below the obvious-rise mark does not set lr_min
+    assert suggest_bounds_ua(lrs, np.array([0.22, 0.5, 0.9]), ua0=0.2) == pytest.approx((1e-3, 1e-2))
+    with pytest.raises(ConfigError, match="no epochs"):
+        suggest_bounds_ua(np.array([]), np.array([]), ua0=0.1)
+    with pytest.raises(ConfigError, match="at least 2 epochs"):
+        lr_range_test_epochs(nn.Linear(2, 2), lambda m, o: None, lambda m: 0.5, epochs=1)
+
