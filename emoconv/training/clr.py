@@ -18,7 +18,9 @@ Two range tests pick the bounds; the model's weights are restored after either.
   epochs, each at one rate of a geometric series from ``lr_start`` to ``lr_end``, with validation UA after
   each; ``min`` is the rate of the first epoch whose UA has made an obvious rise (a quarter of the way from
   the untrained model's UA to the best), ``max`` the rate at which UA peaked (the next rate made it fall,
-  or the series ended there).
+  or the series ended there). When no epoch beats the untrained model by 5 UA points the curve is flat and
+  the bounds of the settings are used (``lr_max`` = ``train.lr``, ``lr_min`` a tenth of it), recorded as
+  ``lr_bounds_from: settings_flat_range``.
 * :func:`lr_range_test` (``train.lr_range_by: loss``, Smith's section 3.3) trains a few hundred batches while
   the rate grows exponentially and reads the bounds off the smoothed training loss: ``max`` at its lowest
   point, ``min`` where it has made 10 % of its total drop. On small real corpora the per-batch loss is noisy
@@ -190,12 +192,13 @@ def suggest_bounds(lrs: np.ndarray, smoothed: np.ndarray, drop_fraction: float =
 
 @dataclass
 class EpochRangeResult:
-    """Rates tried (one per epoch), validation UA after each, the untrained UA, and ``(lr_min, lr_max)``."""
+    """Rates tried (one per epoch), validation UA after each, the untrained UA, and ``(lr_min, lr_max)``
+    (``None`` when UA never rose: no rate in the range made the model learn within one epoch)."""
 
     lrs: np.ndarray
     ua: np.ndarray
     ua0: float
-    suggested: tuple[float, float]
+    suggested: tuple[float, float] | None
 
 
 def lr_range_test_epochs(
@@ -243,18 +246,23 @@ def lr_range_test_epochs(
 
 
 def suggest_bounds_ua(lrs: np.ndarray, ua: np.ndarray, ua0: float, rise_fraction: float = 0.25,
-                      ) -> tuple[float, float]:
-    """``(lr_min, lr_max)`` from validation UA per epoch (see the module docstring).
+                      min_rise: float = 0.05) -> tuple[float, float] | None:
+    """``(lr_min, lr_max)`` from validation UA per epoch (see the module docstring), or ``None`` for a flat curve.
 
     ``lr_max`` is the rate of the (first) best epoch; ``lr_min`` the rate of the first epoch whose UA is at least
-    ``ua0 + rise_fraction * (best - ua0)``, or a tenth of ``lr_max`` when that is the best epoch itself.
+    ``ua0 + rise_fraction * (best - ua0)``, or a tenth of ``lr_max`` when that is the best epoch itself. When no
+    epoch beats the untrained model by ``min_rise`` (UA as a fraction) the curve says nothing: ``None``.
 
     >>> lrs = np.array([1e-5, 1e-4, 1e-3, 1e-2, 1e-1]); ua = np.array([0.15, 0.2, 0.4, 0.55, 0.3])
     >>> suggest_bounds_ua(lrs, ua, ua0=0.14)
     (0.001, 0.01)
+    >>> suggest_bounds_ua(lrs, np.array([0.14, 0.15, 0.14, 0.16, 0.14]), ua0=0.14) is None
+    True
     """
     if len(lrs) == 0 or len(lrs) != len(ua):
         raise ConfigError("lr range test: no epochs were recorded")
+    if float(np.max(ua)) < ua0 + min_rise:
+        return None
     peak = int(np.argmax(ua))
     lr_max = float(lrs[peak])
     target = ua0 + rise_fraction * (float(ua[peak]) - ua0)
@@ -298,8 +306,10 @@ def clr_bounds(model: nn.Module, train: Any, val: Any, cfg: Any, lr: float, weig
         res = lr_range_test_epochs(model, one_epoch, lambda m: evaluate(m, val, cfg.eval_batch_size, device, weight)[2],
                                    lr_start=cfg.lr_range_start, lr_end=cfg.lr_range_end, epochs=cfg.lr_range_epochs,
                                    optimizer=make_opt)
-        low, top = res.suggested
-        return {"lr_min": low, "lr_max": top, "lr_bounds_from": "range_test_val_ua",
+        found = res.suggested is not None
+        # a flat curve (no rate made one epoch learn anything) says nothing: the settings' bounds instead
+        low, top = res.suggested if res.suggested is not None else (lr / 10, lr)
+        return {"lr_min": low, "lr_max": top, "lr_bounds_from": "range_test_val_ua" if found else "settings_flat_range",
                 "lr_range_lrs": [float(v) for v in res.lrs], "lr_range_ua": [float(v) for v in res.ua],
                 "lr_range_ua0": res.ua0}
     rng = np.random.default_rng([cfg.seed, 7])

@@ -65,7 +65,8 @@ def test_quick_recipe_runs_end_to_end(tmp_path, monkeypatch):
     records = sorted((r for r in _records(tmp_path / "run")), key=lambda r: (r["variant_order"], r["fold"]))
     for r in records:
         assert r["input_shape"][0] == 3 and r["input_shape"][2] == 40      # (3 channels, T, 40 mel bands)
-        assert r["grid"][0]["lr_bounds_from"] == "range_test_val_ua" and len(r["grid"][0]["lr_range_ua"]) == 2
+        assert r["grid"][0]["lr_bounds_from"] in ("range_test_val_ua", "settings_flat_range")
+        assert len(r["grid"][0]["lr_range_ua"]) == 2
         assert 0 < r["grid"][0]["lr_min"] < r["grid"][0]["lr_max"]
         assert r["train"]["early_stop_on"] == "val_ua" and len(r["y_pred"]) == len(r["y_true"]) > 0
     report, out = write_report(tmp_path / "run", tmp_path / "report", options={"published": True})
@@ -226,3 +227,14 @@ def test_class_weighting_uses_the_papers_formula(monkeypatch):
 def test_bad_schedule_settings(settings, message):
     with pytest.raises(ConfigError, match=message):
         TrainConfig(**settings)
+
+
+def test_flat_epoch_range_test_falls_back_to_the_settings(monkeypatch):
+    import emoconv.training.clr as clr_mod
+
+    monkeypatch.setattr(clr_mod, "evaluate", lambda *a, **k: (1.0, 1 / 3, 1 / 3))   # UA never moves off chance
+    cfg = TrainConfig(max_epochs=1, batch_size=8, progress=False, lr_schedule="cyclic", lr_range_test=True,
+                      lr_range_epochs=3, lr=0.004)
+    info = fit(_build, _spread(), _spread(seed=1), cfg, n_classes=3).grid[0]
+    assert info["lr_bounds_from"] == "settings_flat_range"
+    assert (info["lr_min"], info["lr_max"]) == pytest.approx((0.0004, 0.004)) and info["lr_range_ua"] == [1 / 3] * 3

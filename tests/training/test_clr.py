@@ -104,6 +104,8 @@ def test_suggest_bounds_ua_edge_cases():
     assert suggest_bounds_ua(lrs, np.array([0.6, 0.3, 0.2]), ua0=0.2) == pytest.approx((1e-5, 1e-4))
     # a noisy early bump below the obvious-rise mark does not set lr_min
     assert suggest_bounds_ua(lrs, np.array([0.22, 0.5, 0.9]), ua0=0.2) == pytest.approx((1e-3, 1e-2))
+    # nothing beats the untrained model by 5 points: no bounds
+    assert suggest_bounds_ua(lrs, np.array([0.22, 0.18, 0.24]), ua0=0.2) is None
     with pytest.raises(ConfigError, match="no epochs"):
         suggest_bounds_ua(np.array([]), np.array([]), ua0=0.1)
     with pytest.raises(ConfigError, match="at least 2 epochs"):
