@@ -25,6 +25,7 @@ from ..config import to_dict
 from ..errors import ConfigError
 from ..features.kinds import features_dict
 from ..fileio import stable_hash
+from .classifiers import Split, as_classifier
 from .recipe import InputConfig, ModelSpec, Recipe
 from .workspace import Workspace
 
@@ -176,7 +177,6 @@ def execute_run(recipe: Recipe, run: RunSpec, ws: Workspace, rundir: Path | None
     from ..features.kinds import is_segmented
     from ..models import build_model
     from ..protocol import classification_metrics
-    from ..training import Examples, fit, n_parameters, predict_logits
     from ..training.config import resolve_device
 
     t0 = time.perf_counter()
@@ -202,9 +202,6 @@ def execute_run(recipe: Recipe, run: RunSpec, ws: Workspace, rundir: Path | None
     test_utts = np.sort(np.asarray(fold.test, dtype=np.int64))  # the order part() yields
     device = resolve_device(cfg.device)
 
-    def select(idx: Any) -> list[int]:
-        return sorted(int(i) for i in idx)
-
     corpus_max = max(int(f.shape[1]) for f in feats) if not segmented else 0
     xs, groups, frames = _shape_inputs(input_cfg, normed, corpus_max, segmented)
     input_shape = tuple(xs[0].shape)
@@ -212,73 +209,50 @@ def execute_run(recipe: Recipe, run: RunSpec, ws: Workspace, rundir: Path | None
     def build() -> Any:
         return build_model(run.model.name, n_classes=n_classes, input_shape=input_shape, **params)
 
-    probe = build()
-    usage = None
+    clf = as_classifier(build, cfg, n_classes, segmented)
+    if not clf.shapes_inputs:  # an estimator on per-utterance features: each utterance's features as they are
+        xs, groups, frames = list(normed), np.arange(len(normed)), None
     from .augment import augment_for
 
     augment = augment_for(recipe, run.model)
     noisy_ids: list[str] | None = None
-    est_pred: np.ndarray | None = None
     describe = None
-    if augment.active and not isinstance(probe, torch.nn.Module):
+    if augment.active and not clf.noise_conditions:
         raise ConfigError(f"augment: model {run.model.display!r} is an estimator; noise conditions apply to "
                           "networks only (set models[i].augment: {condition: none})")
-    if not isinstance(probe, torch.nn.Module) and segmented:  # estimator on segments (3D-CNN-DNN-ELM volumes)
-        def rows(idx: Any) -> np.ndarray:
-            return np.flatnonzero(np.isin(groups, np.asarray(idx, dtype=np.int64)))
 
-        tr, va, te = rows(fold.train), rows(fold.val), rows(fold.test)
-        probe.fit([xs[r] for r in tr], y_all[groups[tr]], [xs[r] for r in va], y_all[groups[va]])
-        seg_probs = np.asarray(probe.predict_proba([xs[r] for r in te]), dtype=np.float32)
-        probs = _utterance_probs(seg_probs, np.searchsorted(test_utts, groups[te]), len(test_utts),
-                                 input_cfg.aggregate)
-        result, model, frames = None, probe, None
-    elif not isinstance(probe, torch.nn.Module):  # an estimator: fit/predict_proba on per-utterance features
-        tr, va = select(fold.train), select(fold.val)
-        fit_kw: dict[str, Any] = {}
-        test_kw: dict[str, Any] = {}
-        if getattr(probe, "uses_speakers", False):  # e.g. the SVM's per-speaker standardisation
-            fit_kw = {"train_speakers": [speakers[i] for i in tr], "val_speakers": [speakers[i] for i in va]}
-            test_kw = {"speakers": [speakers[i] for i in test_utts]}
-        probe.fit([normed[i] for i in tr], y_all[tr], [normed[i] for i in va], y_all[va], **fit_kw)
-        test_x = [normed[i] for i in test_utts]
-        probs = np.asarray(probe.predict_proba(test_x, **test_kw), dtype=np.float32)
-        if hasattr(probe, "predict"):  # the estimator's own decision rule (the SVM's one-vs-one votes)
-            est_pred = np.asarray(probe.predict(test_x, **test_kw), dtype=np.int64)
-        result, model, frames = None, probe, None
-    else:
-        def part(idx: tuple[int, ...]) -> Examples:
-            rows = np.flatnonzero(np.isin(groups, np.asarray(idx, dtype=np.int64)))
-            return Examples([xs[r] for r in rows], y_all[groups[rows]], groups[rows])
+    def part(idx: tuple[int, ...]) -> Split:
+        rows = np.flatnonzero(np.isin(groups, np.asarray(idx, dtype=np.int64)))
+        g = groups[rows]
+        return Split([xs[r] for r in rows], y_all[g], g, [speakers[i] for i in g])
 
-        train, val, test = part(fit_idx), None if cfg.fixed_epochs else part(fold.val), part(fold.test)
+    train, val, test = part(fit_idx), None if cfg.fixed_epochs else part(fold.val), part(fold.test)
 
-        def shape_one(f: torch.Tensor) -> torch.Tensor:
-            return _shape_inputs(input_cfg, [f], corpus_max, False)[0][0] if input_cfg.length == "pad" else f
+    def shape_one(f: torch.Tensor) -> torch.Tensor:
+        return _shape_inputs(input_cfg, [f], corpus_max, False)[0][0] if input_cfg.length == "pad" else f
 
-        if (augment.active or cfg.wave_augment.active) and (segmented or input_cfg.length == "segment"):
-            raise ConfigError("augment / train.wave_augment need one example per utterance; use input.length "
-                              "variable or pad")
-        by_utt = {int(g): xs[r] for r, g in enumerate(groups)}
-        if augment.active:  # noise conditions (emoconv.experiments.augment)
-            from .augment import noisy_partitions
+    if (augment.active or cfg.wave_augment.active) and (segmented or input_cfg.length == "segment"):
+        raise ConfigError("augment / train.wave_augment need one example per utterance; use input.length "
+                          "variable or pad")
+    by_utt = {int(g): xs[r] for r, g in enumerate(groups)}
+    if augment.active:  # noise conditions (emoconv.experiments.augment)
+        from .augment import noisy_partitions
 
-            train, val, test, noisy_ids, describe = noisy_partitions(
-                augment, ws, run.corpus, feat_cfg, utts, norm, shape_one, fold, y_all, by_utt)
-        if cfg.wave_augment.active:  # speed / gain / crop / noise variants (emoconv.experiments.wave_augment)
-            from .wave_augment import augmented_train
+        parts = noisy_partitions(augment, ws, run.corpus, feat_cfg, utts, norm, shape_one, fold, y_all, by_utt)
+        train, val, test = (None if e is None else _split_of(e, speakers) for e in parts[:3])
+        noisy_ids, describe = parts[3], parts[4]
+    if cfg.wave_augment.active:  # speed / gain / crop / noise variants (emoconv.experiments.wave_augment)
+        from .wave_augment import augmented_train
 
-            train = augmented_train(cfg.wave_augment, ws, feat_cfg, utts, speakers, norm, shape_one, fit_idx,
-                                    y_all, by_utt)
-        result = fit(build, train, val, cfg, n_classes=n_classes, progress=progress)
-        model = result.model
-        usage = _track_usage(model, True)
-        test_logits = predict_logits(model, test, cfg.eval_batch_size, device)
-        usage = _track_usage(model, False) if usage is not None else None
-        probs = torch.softmax(torch.from_numpy(test_logits), 1).numpy()
-        if segmented or input_cfg.length == "segment":
-            local = np.searchsorted(test_utts, test.group)
-            probs = _utterance_probs(probs, local, len(test_utts), input_cfg.aggregate)
+        train = _split_of(augmented_train(cfg.wave_augment, ws, feat_cfg, utts, speakers, norm, shape_one, fit_idx,
+                                          y_all, by_utt), speakers)
+    clf.fit(train, val, progress=progress)
+    model = clf.model
+    probs = clf.predict_proba(test)
+    est_pred = clf.predict(test)
+    if noisy_ids is None and (segmented or (clf.shapes_inputs and input_cfg.length == "segment")):  # -> utterances
+        probs = _utterance_probs(probs, np.searchsorted(test_utts, test.groups), len(test_utts), input_cfg.aggregate)
+    assert test is not None
     y_true = y_all[test_utts] if noisy_ids is None else test.y
     y_pred = probs.argmax(1) if est_pred is None else est_pred
     metrics = classification_metrics(y_true, y_pred, labels)
@@ -292,13 +266,7 @@ def execute_run(recipe: Recipe, run: RunSpec, ws: Workspace, rundir: Path | None
         "metrics": metrics, "y_true": y_true.tolist(), "y_pred": y_pred.tolist(),
         "probs": np.round(probs, 5).tolist(),  # per test example, for score fusion (emoconv.experiments.fusion)
         "utterances": [utts[i].uid for i in test_utts] if noisy_ids is None else noisy_ids,
-        "val": _chosen_val(result) if result else {},
-        "hparams": result.hparams if result else {}, "grid": result.grid if result else [],
-        "best_epoch": result.best_epoch if result else None, "epochs": result.epochs if result else 0,
-        "history": result.history if result else [],
-        "epoch_time_mean_s": result.epoch_time_mean if result else 0.0,
-        "n_params": n_parameters(model) if isinstance(model, torch.nn.Module) else _estimator_params(model),
-        "branch_usage": usage, "device": device,
+        **clf.stats(), "n_params": clf.n_parameters(), "device": device,
         "features": features_dict(feat_cfg), "input": to_dict(input_cfg), "normalize": norm_mode,
         "train": to_dict(cfg), "version": __version__, "duration_s": time.perf_counter() - t0,
     }
@@ -312,7 +280,7 @@ def execute_run(recipe: Recipe, run: RunSpec, ws: Workspace, rundir: Path | None
         record["embedding"] = save_embedding(Path(rundir), run.key, model, xs, groups, test_utts, normed,
                                               segmented, device)
         record["embedding_abs"] = str((Path(rundir) / record["embedding"]).resolve())
-    if wanted and rundir is not None and isinstance(model, torch.nn.Module):
+    if wanted and rundir is not None and clf.bundleable:
         from ..bundle import save_bundle
 
         save_bundle(Path(rundir) / "bundles" / run.key, model=model, model_name=run.model.name,
@@ -326,45 +294,7 @@ def execute_run(recipe: Recipe, run: RunSpec, ws: Workspace, rundir: Path | None
     return record
 
 
-def _estimator_params(est: Any) -> int:
-    """Parameter count of an estimator when it reports one (``n_parameters`` attribute or method)."""
-    n = getattr(est, "n_parameters", None)
-    n = n() if callable(n) else n
-    net = getattr(est, "network", None)
-    if n is None and isinstance(net, torch.nn.Module):  # network + ELM estimators: the network's weights
-        n = sum(p.numel() for p in net.parameters() if p.requires_grad)
-    return int(n) if n is not None else 0
-
-
-def _chosen_val(result: Any) -> dict[str, float]:
-    """Validation figures at the chosen grid point (used to pick variants without touching test data)."""
-    for trial in result.grid:
-        if all(trial.get(k) == v for k, v in result.hparams.items()) and "val_ua" in trial:
-            return {"ua": trial["val_ua"], "accuracy": trial["val_accuracy"], "loss": trial["val_loss"]}
-    return {}
-
-
-def _track_usage(model: torch.nn.Module, start: bool) -> Any:
-    """Start (start=True) or read and stop (False) MTS branch-usage tracking; None without MTS layers."""
-    try:
-        from ..layers import mts, mts_stats
-    except ImportError:  # pragma: no cover
-        return None
-    layers = [m for m in model.modules() if isinstance(m, mts.MTSConv2d)]
-    if not layers:
-        return None
-    if start:
-        for layer in layers:
-            layer.track_usage(True)
-        return True
-    per_layer = mts_stats.mts_usage(model, per_layer=True)
-    usage = {"per_layer": {name: {f"{k:g}": v for k, v in u.items()} for name, u in per_layer.items()}}
-    try:
-        usage["mean"] = {f"{k:g}": v for k, v in mts_stats.mts_usage(model).items()}
-    except Exception:  # layers with different scale sets: per-layer figures only
-        usage["mean"] = {}
-    # branches that can differ from the unscaled one (a kernel with floor(k*s) = k is an exact copy)
-    usage["effective_branches"] = {name: layer.effective_branches for name, layer in mts_stats.mts_layers(model)}
-    for layer in layers:
-        layer.track_usage(False)
-    return usage
+def _split_of(examples: Any, speakers: list[str]) -> Split:
+    """A :class:`Split` over the trainer's examples (noisy or speed-perturbed copies, redrawn per epoch)."""
+    groups = np.asarray(examples.group if examples.group is not None else np.arange(len(examples)))
+    return Split(examples.x, examples.y, groups, [speakers[int(g)] for g in groups], examples=examples)
