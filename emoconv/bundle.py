@@ -156,17 +156,18 @@ class Bundle:
         return [x if isinstance(x, dict) else self._predict_one(str(f), next(normed), segmented)
                 for f, x in zip(files, feats)]
 
+    @property
+    def pipeline(self) -> Any:
+        """The input pipeline the model was trained with (its settings and fixed length from the bundle)."""
+        from .features.kinds import is_segmented
+        from .features.pipeline import InputPipeline
+
+        frames = self.meta.get("frames")
+        return InputPipeline(self.input_cfg, None if frames is None else int(frames), is_segmented(self.features))
+
     def _batch(self, x: torch.Tensor, mode: str) -> torch.Tensor:
         """Normalised features ``(C, T, F)`` shaped into the model's input batch for one utterance."""
-        from .features import pad_or_crop, segment
-
-        if mode == "segmented":
-            return x
-        if mode == "pad":
-            return pad_or_crop(x, int(self.meta["frames"]), self.input_cfg.pad_mode).unsqueeze(0)
-        if mode == "segment":
-            return segment(x, self.input_cfg.segment_frames, self.input_cfg.segment_hop)
-        return x.unsqueeze(0)
+        return self.pipeline.batch_of(x)
 
     def _normalise(self, feat: torch.Tensor) -> torch.Tensor:
         """The bundle's normalisation of one utterance; a per-speaker model (``normalize: speaker``) meets a

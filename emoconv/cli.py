@@ -160,7 +160,7 @@ def report(rundir: Path, out: Path | None, layout: str | None, published: bool, 
 @_friendly
 def analyze(rundir: Path, out: Path | None, condition: str, kernel: str) -> None:
     """Module-wise analysis of the saved CLDNN models in RUNDIR: SVM UA per module, LDA grids, rho (Table 5)."""
-    from .reports.cldnn_tables import analyze_run
+    from .experiments.analysis import analyze_run
     from .reports.modulewise import modulewise_table
 
     result, out_dir = analyze_run(rundir, out, condition=condition, kernel=kernel)

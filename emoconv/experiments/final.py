@@ -45,7 +45,7 @@ def train_final(recipe: Any, corpus: str, ws: Any, out: str | Path, epochs: int,
     from ..fileio import atomic_write_json
     from ..models import build_model
     from ..training import Examples, fit
-    from .runner import _shape_inputs
+    from ..features.pipeline import InputPipeline
 
     model_spec = recipe.models[0]
     utts = ws.utterances(corpus)
@@ -62,8 +62,9 @@ def train_final(recipe: Any, corpus: str, ws: Any, out: str | Path, epochs: int,
     norm_mode = recipe.normalize_for(model_spec)
     norm = Normalizer(norm_mode).fit(list(feats), speakers)
     normed = norm.transform_many(feats, speakers) if norm_mode != "none" else list(feats)
-    corpus_max = max(int(f.shape[1]) for f in feats)
-    xs, groups, frames = _shape_inputs(input_cfg, normed, corpus_max, False)
+    pipe = InputPipeline.fit(input_cfg, normed)
+    xs, _ = pipe.shape(normed)
+    frames = pipe.frames
     input_shape = tuple(xs[0].shape)
     params = dict(model_spec.params)
 
@@ -77,10 +78,7 @@ def train_final(recipe: Any, corpus: str, ws: Any, out: str | Path, epochs: int,
     if cfg.wave_augment.active:
         from .wave_augment import augmented_train
 
-        def shape_one(f: torch.Tensor) -> torch.Tensor:
-            return _shape_inputs(input_cfg, [f], corpus_max, False)[0][0] if input_cfg.length == "pad" else f
-
-        train = augmented_train(cfg.wave_augment, ws, feat_cfg, utts, speakers, norm, shape_one,
+        train = augmented_train(cfg.wave_augment, ws, feat_cfg, utts, speakers, norm, pipe.shape_one,
                                 range(len(utts)), y_all, dict(enumerate(xs)))
     torch.manual_seed(cfg.seed)
     bar = None

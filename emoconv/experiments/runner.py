@@ -24,9 +24,10 @@ from .. import __version__
 from ..config import to_dict
 from ..errors import ConfigError
 from ..features.kinds import features_dict
+from ..features.pipeline import InputPipeline
 from ..fileio import stable_hash
 from .classifiers import Split, as_classifier
-from .recipe import InputConfig, ModelSpec, Recipe
+from .recipe import ModelSpec, Recipe
 from .workspace import Workspace
 
 
@@ -132,42 +133,6 @@ def variant_label(model: ModelSpec) -> str:
 
 # -- one run ---------------------------------------------------------------------------------
 
-def _shape_inputs(cfg: InputConfig, feats: list[torch.Tensor], corpus_max: int, segmented: bool):
-    """Shape per-utterance features into model examples; returns (examples, groups, frames).
-
-    ``groups[i]`` is the utterance of example ``i``. Segmented feature kinds (one tensor
-    ``(n_seg, ...)`` per utterance) give one example per segment, as does ``length: segment``.
-    """
-    from ..features import pad_or_crop, segment
-
-    if segmented:
-        xs = [row for f in feats for row in f.unbind(0)]
-        return xs, np.repeat(np.arange(len(feats)), [f.shape[0] for f in feats]), None
-    if cfg.length == "variable":
-        return list(feats), np.arange(len(feats)), None
-    if cfg.length == "pad":
-        frames = cfg.frames or min(corpus_max, cfg.max_frames)
-        return [pad_or_crop(f, frames, cfg.pad_mode) for f in feats], np.arange(len(feats)), frames
-    xs, groups = [], []
-    for i, f in enumerate(feats):
-        segs = segment(f, cfg.segment_frames, cfg.segment_hop)
-        xs.extend(segs.unbind(0))
-        groups.extend([i] * segs.shape[0])
-    return xs, np.asarray(groups), cfg.segment_frames
-
-
-def _utterance_probs(probs: np.ndarray, groups: np.ndarray, n_utts: int, how: str) -> np.ndarray:
-    from ..features import aggregate_segments
-
-    out = np.zeros((n_utts, probs.shape[1]), dtype=np.float32)
-    order = np.argsort(groups, kind="stable")  # one pass over the segments instead of a scan per utterance
-    starts = np.searchsorted(groups[order], np.arange(n_utts + 1))
-    for u in range(n_utts):
-        rows = order[starts[u]:starts[u + 1]]
-        out[u] = np.asarray(aggregate_segments(torch.from_numpy(probs[rows]), how))
-    return out
-
-
 def execute_run(recipe: Recipe, run: RunSpec, ws: Workspace, rundir: Path | None = None,
                 progress: Any = None) -> dict[str, Any]:
     """Train and evaluate one run; return its result record (JSON-ready)."""
@@ -202,8 +167,9 @@ def execute_run(recipe: Recipe, run: RunSpec, ws: Workspace, rundir: Path | None
     test_utts = np.sort(np.asarray(fold.test, dtype=np.int64))  # the order part() yields
     device = resolve_device(cfg.device)
 
-    corpus_max = max(int(f.shape[1]) for f in feats) if not segmented else 0
-    xs, groups, frames = _shape_inputs(input_cfg, normed, corpus_max, segmented)
+    pipe = InputPipeline.fit(input_cfg, normed, segmented)  # the lengths of the whole corpus (no labels)
+    xs, groups = pipe.shape(normed)
+    frames = pipe.frames
     input_shape = tuple(xs[0].shape)
 
     def build() -> Any:
@@ -228,9 +194,7 @@ def execute_run(recipe: Recipe, run: RunSpec, ws: Workspace, rundir: Path | None
 
     train, val, test = part(fit_idx), None if cfg.fixed_epochs else part(fold.val), part(fold.test)
 
-    def shape_one(f: torch.Tensor) -> torch.Tensor:
-        return _shape_inputs(input_cfg, [f], corpus_max, False)[0][0] if input_cfg.length == "pad" else f
-
+    shape_one = pipe.shape_one
     if (augment.active or cfg.wave_augment.active) and (segmented or input_cfg.length == "segment"):
         raise ConfigError("augment / train.wave_augment need one example per utterance; use input.length "
                           "variable or pad")
@@ -250,8 +214,8 @@ def execute_run(recipe: Recipe, run: RunSpec, ws: Workspace, rundir: Path | None
     model = clf.model
     probs = clf.predict_proba(test)
     est_pred = clf.predict(test)
-    if noisy_ids is None and (segmented or (clf.shapes_inputs and input_cfg.length == "segment")):  # -> utterances
-        probs = _utterance_probs(probs, np.searchsorted(test_utts, test.groups), len(test_utts), input_cfg.aggregate)
+    if noisy_ids is None and clf.shapes_inputs and pipe.aggregates:  # segments -> utterances
+        probs = pipe.aggregate(probs, np.searchsorted(test_utts, test.groups), len(test_utts))
     assert test is not None
     y_true = y_all[test_utts] if noisy_ids is None else test.y
     y_pred = probs.argmax(1) if est_pred is None else est_pred

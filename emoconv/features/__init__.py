@@ -18,6 +18,7 @@ from .spectral import compute_features, mel_filterbank
 #: Loaded on first use: the registry of kinds and the configs of the kinds beyond frame features.
 _EXPORTS = {
     "FEATURE_KINDS": "kinds", "parse_features": "kinds", "features_dict": "kinds", "InputConfig": "inputs",
+    "InputPipeline": "pipeline",
     "FunctionalsConfig": "functionals", "KaldiConfig": "kaldi", "LLDConfig": "lld", "VolumeConfig": "volumes",
     "WaveformConfig": "volumes",
 }

@@ -8,7 +8,8 @@ recurrent neural networks for robust speech emotion recognition" (arXiv:1706.029
 * ``cldnn_table4``: every network under the noisy and the clean condition, UA mean ± std over
   folds and seeds, with the best SVM (by validation UA) in the clean column (Table 4).
 * ``cldnn_table5``: SVM UA on the mean-pooled raw / CNN / BLSTM / MLP representations, read from
-  ``RUNDIR/analysis/modulewise.json`` written by :func:`analyze_run` (``emoconv analyze RUNDIR``).
+  ``RUNDIR/analysis/modulewise.json`` written by :func:`emoconv.experiments.analysis.analyze_run`
+  (``emoconv analyze RUNDIR``).
 * ``cldnn_study``: the three together.
 
 ``published: true`` (``emoconv report --published``) adds the paper's printed figures (its
@@ -25,11 +26,9 @@ from typing import Any, Sequence
 import numpy as np
 import pandas as pd
 
-from ..errors import ConfigError
-from ..fileio import atomic_write_json, atomic_write_text
-from .base import LAYOUTS, Report, to_markdown
+from .base import LAYOUTS, Report
 
-__all__ = ["PUBLISHED_TABLE3", "PUBLISHED_TABLE4", "PUBLISHED_TABLE5", "analyze_run", "table3", "table4", "table5"]
+__all__ = ["PUBLISHED_TABLE3", "PUBLISHED_TABLE4", "PUBLISHED_TABLE5", "table3", "table4", "table5"]
 
 #: Column titles of Table 3 by feature set (the paper's challenge abbreviations).
 SET_TITLES = {"IS09": "EC", "IS10": "PC", "IS11": "SSC", "IS12": "STC", "IS13": "ComParE 2013", "ComParE": "ComParE"}
@@ -144,7 +143,7 @@ def _pub4(model: str, i: int) -> str:
 
 
 def table5(analysis: dict[str, Any], published: bool = False) -> pd.DataFrame:
-    """Table 5 from :func:`analyze_run`'s ``modulewise.json``: UA (%) per module, plus rho per labeling."""
+    """Table 5 from :func:`~emoconv.experiments.analysis.analyze_run`'s ``modulewise.json``: UA (%) per module, plus rho per labeling."""
     from .modulewise import MODULE_TITLES
 
     rows = []
@@ -220,65 +219,3 @@ def layout_study(records: list[dict[str, Any]], cfg: dict[str, Any], out_dir: Pa
     _add_table5(rep, cfg, out_dir)
     rep.text.append(_note(published))
     return rep
-
-
-# -- module-wise analysis of a run -------------------------------------------------------------
-
-def analyze_run(rundir: str | Path, out: str | Path | None = None, condition: str = "clean",
-                **svm_params: Any) -> tuple[dict[str, Any], Path]:
-    """Module-wise analysis of every saved CLDNN/LDNN bundle of ``rundir`` (Table 5, Fig. 2-style grids).
-
-    For each bundle (runs of ``condition``; all runs when the recipe has no noise conditions) the
-    corpus features are re-read (cache), normalised with the bundle's normaliser, passed through the
-    model (:func:`emoconv.models.cldnn.extract_module_outputs`); an SVM is trained per module on the
-    run's own fold (train / val / test, speaker-independent) and an LDA grid of the training
-    partition is drawn (emotion / speaker / gender x CNN / BLSTM / MLP) with rho per cell.
-    Writes ``modulewise.json``, ``table5.md`` and ``lda_<key>.png`` to ``out`` (default RUNDIR/analysis).
-    """
-    from ..bundle import load_bundle
-    from ..experiments.recipe import build_recipe
-    from ..experiments.runner import Workspace
-    from ..experiments.store import ResultsStore
-    from ..models.cldnn import extract_module_outputs
-    from .modulewise import lda_grid, modulewise_table, modulewise_ua
-
-    store = ResultsStore(rundir)
-    meta = store.root / "recipe.json"
-    if not meta.is_file():
-        raise ConfigError(f"{store.root}: no recipe.json; pass the folder 'emoconv run' wrote")
-    recipe = build_recipe(json.loads(meta.read_text())["recipe"], where=str(meta))
-    recs = [r for r in store.records() if r.get("bundle") and r["model"] == "cldnn"]
-    if any(r.get("condition") for r in recs):
-        recs = [r for r in recs if r.get("condition") == condition]
-    if not recs:
-        raise ConfigError(f"{store.root}: no saved CLDNN/LDNN models (condition {condition}); run the recipe "
-                          "with bundle: first_fold (or all)")
-    out_dir = Path(out) if out else store.root / "analysis"
-    ws = Workspace(recipe)
-    params = {"kernel": "linear", "C": 1.0, **svm_params}
-    result: dict[str, Any] = {"condition": condition, "svm": params, "models": {}}
-    for r in sorted(recs, key=lambda r: (r.get("variant_order", 0), r["corpus"], r["fold"])):
-        b = load_bundle(store.root / r["bundle"])
-        utts = ws.utterances(r["corpus"])
-        feats = ws.features(r["corpus"], b.features)
-        norm = b.normalizer
-        x = [norm.transform(f) for f in feats] if norm is not None and norm.mode != "none" else list(feats)
-        reps = extract_module_outputs(b.model, x)
-        index = {lab: i for i, lab in enumerate(r["labels"])}
-        y = np.array([index[u.label] for u in utts])
-        spk = [u.speaker for u in utts]
-        fold = ws.folds(r["corpus"])[r["fold"]]
-        ua = modulewise_ua(reps, y, spk, train_idx=fold.train, test_idx=fold.test, val_idx=fold.val,
-                           n_classes=len(r["labels"]), **params)
-        tr = np.sort(np.asarray(fold.train, dtype=np.int64))
-        label = r["variant"] if len({q["corpus"] for q in recs}) == 1 else f"{r['variant']} [{r['corpus']}]"
-        plot = f"lda_{r['key']}.png"
-        rhos = lda_grid({m: v[tr] for m, v in reps.items() if m != "raw"},
-                        {"emotion": [utts[i].label for i in tr], "speaker": [spk[i] for i in tr],
-                         "gender": [utts[i].gender for i in tr]}, out_dir / plot, title=label)
-        result["models"][label] = {"ua": ua, "rho": rhos, "plot": plot, "run_key": r["key"], "fold": r["fold"]}
-    atomic_write_json(out_dir / "modulewise.json", result)
-    table = modulewise_table({k: v["ua"] for k, v in result["models"].items()})
-    atomic_write_text(out_dir / "table5.md", "# Module-wise UA (%) (Table 5 layout)\n\n"
-                      + to_markdown(table.reset_index(names="model")) + "\n")
-    return result, out_dir
