@@ -306,13 +306,21 @@ def check_models(recipe: Recipe, where: str = "recipe") -> None:
     from ..errors import EmoconvError
     from ..models import build_model
 
+    from ..features.kinds import is_segmented
+    from .augment import augment_for
+
     corpora = list(recipe.corpora) or [None]
     seen: set[str] = set()
     for i, model in enumerate(recipe.models):
         for variant in model.variants():
+            cond = augment_for(recipe, variant)
+            noisy = cond.active or any(c != "none" for c in cond.conditions)
             for corpus in corpora:
                 feat = recipe.features_for(variant)
                 inp = recipe.input_for(corpus, variant) if corpus is not None else recipe.input
+                if (noisy or recipe.train.wave_augment.active) and (is_segmented(feat) or inp.length == "segment"):
+                    raise ConfigError(f"{where}.models.{i} ({variant.display}): augment / train.wave_augment need "
+                                      "one example per utterance; use input.length variable or pad")
                 shape = _dummy_shape(feat, inp)
                 if shape is None:  # the audio decides the shape (volumes, LLDs): checked when the run starts
                     continue
@@ -325,12 +333,15 @@ def check_models(recipe: Recipe, where: str = "recipe") -> None:
                 try:
                     with warnings.catch_warnings(), torch.device("meta"):
                         warnings.simplefilter("ignore")
-                        build_model(variant.name, n_classes=n_classes, input_shape=shape, **variant.params)
+                        built = build_model(variant.name, n_classes=n_classes, input_shape=shape, **variant.params)
                 except (EmoconvError, TypeError, ValueError, RuntimeError, NotImplementedError) as exc:
                     msg = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
                     raise ConfigError(f"{where}.models.{i} ({variant.display}): cannot build it for input {shape}: "
                                       f"{msg}; fix the model entry or "
                                       "the features/input settings") from None
+                if noisy and not isinstance(built, torch.nn.Module):
+                    raise ConfigError(f"{where}.models.{i} ({variant.display}): an estimator; noise conditions "
+                                      "(augment) apply to networks only (set models[i].augment: {condition: none})")
 
 
 def load_recipe(path: str | Path, overrides: list[str] | None = None) -> Recipe:

@@ -101,3 +101,23 @@ def test_recipe_refuses_noise_conditions_with_wave_augment(tmp_path):
             "train": {"wave_augment": {"copies": 1, "speeds": [0.9, 1.1]}}}
     with pytest.raises(ConfigError, match="cannot be combined"):
         build_recipe(tree)
+
+
+@pytest.mark.parametrize("tree, match", [
+    # noise conditions on an estimator
+    ({"augment": {"noise_dir": "NOISE", "conditions": ["clean", "noisy"]},
+      "models": [{"name": "svm", "features": {"kind": "functionals", "feature_set": "IS09"}}]},
+     r"models\.0 \(svm\): an estimator; noise conditions"),
+    # waveform variants with segmented inputs
+    ({"input": {"length": "segment"}, "train": {"wave_augment": {"copies": 1, "speeds": [0.9, 1.1]}},
+      "models": [{"name": "mts.a3"}]}, r"models\.0 .*need one example per utterance"),
+])
+def test_recipe_load_refuses_what_a_run_could_not_do(tmp_path, tree, match):
+    """Errors that used to surface when the run started are raised when the recipe is loaded."""
+    from emoconv.experiments.recipe import build_recipe
+
+    tree = {"name": "x", "corpora": {"builtin": {}}, **tree}
+    if "augment" in tree:
+        tree["augment"]["noise_dir"] = str(tmp_path)
+    with pytest.raises(ConfigError, match=match):
+        build_recipe(tree)
