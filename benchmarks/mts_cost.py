@@ -9,7 +9,8 @@ cost does not depend on them):
 2. the A2 conv layer alone (forward + backward) against its arithmetic lower bound: the sum over branches
    of the branch's multiply-adds relative to one branch (``floor(k*s)/k`` for a stretched kernel, ``1/s``
    for an input-compressed branch); target: within 1.5x of the bound;
-3. single-clip inference time of A2/A3, MTS vs standard (target: within 2x);
+3. single-clip inference time of A1-A4, MTS vs standard, with the chosen strategy and with ``auto`` (target:
+   within 2x);
 4. peak memory (resident-set high-water mark ``VmHWM`` from ``/proc/self/status``; ``ru_maxrss`` is not
    used because Linux carries it over from the parent across fork/exec) of one training step, each
    configuration in its own subprocess, with the bare-interpreter baseline subtracted.
@@ -122,11 +123,24 @@ def layer_times(args) -> list[dict]:
     return rows
 
 
+INFER_MODELS = ("mts.a1", "mts.a2", "mts.a3", "mts.a4")
+
+
+def inference_kinds(args) -> dict[str, tuple[str, str]]:
+    """Inference variants: name -> (scales kind, strategy); the MTS ones with the chosen strategy and ``auto``."""
+    kinds = {k: (k, args.strategy) for k in _kinds(args)}
+    if args.strategy != "auto":
+        kinds.update({f"{k}-auto": (k, "auto") for k in SCALES if k != "standard"})
+    return kinds
+
+
 def inference_times(args) -> dict:
+    """Best single-clip forward time of A1-A4, standard and each MTS variant, interleaved call by call."""
     clip = torch.randn(1, 1, args.frames, N_BINS)
     out = {}
-    for name in [n for n in args.models if n != "mts.a1"]:
-        models = {k: _model(name, k, args.frames, args.strategy).eval() for k in _kinds(args)}
+    for name in INFER_MODELS:
+        models = {k: _model(name, kind, args.frames, strategy).eval()
+                  for k, (kind, strategy) in inference_kinds(args).items()}
         best = {k: math.inf for k in models}
         with torch.no_grad():
             for m in models.values():
@@ -259,14 +273,15 @@ def main() -> None:
             fig.add(f"{tag}_ratio", r["ratio"])
             fig.add(f"{tag}_ratio_over_bound", r["vs_bound"], 1.5)
     if "inference" not in skip:
-        print("\n3. Single-clip inference (min over runs); target MTS/standard <= 2.0")
-        kinds = [k for k in _kinds(args) if k != "standard"]
+        print("\n3. Single-clip inference, A1-A4 (min over runs); target MTS/standard <= 2.0 "
+              f"(strategy {args.strategy}, and auto)")
+        kinds = [k for k in inference_kinds(args) if k != "standard"]
         print(f"{'model':<8} {'standard ms':>11} " + " ".join(f"{k + ' ms':>13} {'ratio':>6}" for k in kinds))
         for name, t in inference_times(args).items():
             print(f"{name:<8} {1000 * t['standard']:>11.2f} "
                   + " ".join(f"{1000 * t[k]:>13.2f} {t[k] / t['standard']:>6.2f}" for k in kinds))
             for k in kinds:
-                fig.add(f"{name.split('.')[-1]}_inference_ratio_{k}", t[k] / t["standard"], 2.0)
+                fig.add(f"{name.split('.')[-1]}_inference_ratio_{k.replace('-', '_')}", t[k] / t["standard"], 2.0)
     if mem is not None:
         print("\n4. Peak memory, A2 one training step (VmHWM of a fresh subprocess, MiB; minus baseline)")
         base = mem.pop("baseline")
