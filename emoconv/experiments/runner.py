@@ -11,9 +11,8 @@ validation grid search, scores the test partition and returns the record.
 
 from __future__ import annotations
 
-import functools
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +26,7 @@ from ..features.kinds import features_dict
 from ..features.pipeline import InputPipeline
 from ..fileio import stable_hash
 from .classifiers import Split, as_classifier
+from .runconfig import RunConfig, train_key  # noqa: F401  (train_key: re-exported)
 from .recipe import ModelSpec, Recipe
 from .workspace import Workspace
 
@@ -42,57 +42,22 @@ class RunSpec:
     fold: int
     seed: int
     order: int = 0
+    config: RunConfig | None = field(default=None, compare=False)  # resolved at plan time
+
+    def resolved(self, recipe: Recipe) -> RunConfig:
+        """The run's configuration (resolved now for a spec built without one)."""
+        return self.config or RunConfig.resolve(recipe, self.corpus, self.model, self.fold, self.seed)
 
 
 def recipe_hash(recipe: Recipe) -> str:
     return stable_hash([recipe.to_dict(), __version__])
 
 
-@functools.lru_cache(maxsize=1)
-def _default_train() -> dict[str, Any]:
-    from ..training.config import TrainConfig
-
-    return to_dict(TrainConfig())
-
-
-def _train_key(train: Any) -> dict[str, Any]:
-    """The training settings that enter a run key (newer fields only when set; see ``KEY_OPTIONAL``)."""
-    from ..training.config import KEY_OPTIONAL
-
-    default = _default_train()
-    out = {k: v for k, v in to_dict(train).items() if k not in ("progress", "eval_batch_size")}
-    # how the range test reads its curve changed what a range-tested run is, so it always enters those keys
-    keep = {"lr_range_by", "lr_range_epochs"} if out.get("lr_range_test") else set()
-    for k in KEY_OPTIONAL:
-        if k not in keep and out.get(k) == default.get(k):
-            out.pop(k, None)
-    return out
-
-
 def run_key(recipe: Recipe, corpus: str, model: ModelSpec, fold: int, seed: int,
             corpus_fingerprint: str | None = None) -> str:
     """Hash of everything that affects one run's result (``corpus_fingerprint``: the corpus's content,
-    :meth:`Workspace.fingerprint`)."""
-    parts = {
-        "corpus": to_dict(recipe.corpora[corpus]),
-        "features": features_dict(recipe.features_for(model)),
-        "input": to_dict(recipe.input_for(corpus, model)),
-        "normalize": recipe.normalize_for(model),
-        "protocol": to_dict(recipe.protocol_for(corpus, model)),
-        "model": to_dict(model),
-        "train": _train_key(recipe.train),
-        "seed": seed,
-        "fold": fold,
-        "version": __version__,
-    }
-    if corpus_fingerprint is not None:
-        parts["corpus_content"] = corpus_fingerprint
-    from .augment import augment_for
-
-    augment = augment_for(recipe, model)
-    if augment.active:
-        parts["augment"] = augment.key_dict()
-    return stable_hash(parts, length=20)
+    :meth:`Workspace.fingerprint`); see :meth:`RunConfig.key`."""
+    return RunConfig.resolve(recipe, corpus, model, fold, seed).key(corpus_fingerprint)
 
 
 def plan_runs(recipe: Recipe, ws: Workspace) -> list[RunSpec]:
@@ -107,9 +72,9 @@ def plan_runs(recipe: Recipe, ws: Workspace) -> list[RunSpec]:
                 label = variant_label(variant)
                 for fold in range(len(ws.folds(corpus, variant))):
                     for seed in recipe.seeds:
-                        key = run_key(recipe, corpus, variant, fold, seed, ws.fingerprint(corpus)["hash"])
-                        runs.append(RunSpec(key, corpus, variant,
-                                            label, fold, seed, order))
+                        cfg = RunConfig.resolve(recipe, corpus, variant, fold, seed)
+                        runs.append(RunSpec(cfg.key(ws.fingerprint(corpus)["hash"]), corpus, variant, label, fold,
+                                            seed, order, cfg))
                 order += 1
     return runs
 
@@ -136,7 +101,6 @@ def variant_label(model: ModelSpec) -> str:
 def execute_run(recipe: Recipe, run: RunSpec, ws: Workspace, rundir: Path | None = None,
                 progress: Any = None) -> dict[str, Any]:
     """Train and evaluate one run; return its result record (JSON-ready)."""
-    from dataclasses import replace
 
     from ..features import Normalizer
     from ..features.kinds import is_segmented
@@ -149,19 +113,20 @@ def execute_run(recipe: Recipe, run: RunSpec, ws: Workspace, rundir: Path | None
     labels = ws.labels(run.corpus)
     index = {lab: i for i, lab in enumerate(labels)}
     y_all = np.array([index[u.label] for u in utts])
-    fold = ws.folds(run.corpus, run.model)[run.fold]
-    feat_cfg = recipe.features_for(run.model)
+    rc = run.resolved(recipe)
+    fold = ws.folds_for(run.corpus, rc.protocol)[run.fold]
+    feat_cfg = rc.features
     segmented = is_segmented(feat_cfg)
     feats = ws.features(run.corpus, feat_cfg)
     speakers = [u.speaker for u in utts]
 
-    norm_mode = recipe.normalize_for(run.model)
-    fit_idx = tuple(fold.train) + (tuple(fold.val) if recipe.train.fixed_epochs else ())  # what trains
+    norm_mode = rc.normalize
+    fit_idx = tuple(fold.train) + (tuple(fold.val) if rc.train.fixed_epochs else ())  # what trains
     norm = Normalizer(norm_mode).fit([feats[i] for i in fit_idx], [speakers[i] for i in fit_idx])
     normed = norm.transform_many(feats, speakers) if norm_mode != "none" else list(feats)
-    input_cfg = recipe.input_for(run.corpus, run.model)
+    input_cfg = rc.input
     torch.manual_seed(run.seed)
-    cfg = replace(recipe.train, seed=run.seed)
+    cfg = rc.run_train
     params = dict(run.model.params)
     n_classes = len(labels)
     test_utts = np.sort(np.asarray(fold.test, dtype=np.int64))  # the order part() yields
@@ -178,9 +143,7 @@ def execute_run(recipe: Recipe, run: RunSpec, ws: Workspace, rundir: Path | None
     clf = as_classifier(build, cfg, n_classes, segmented)
     if not clf.shapes_inputs:  # an estimator on per-utterance features: each utterance's features as they are
         xs, groups, frames = list(normed), np.arange(len(normed)), None
-    from .augment import augment_for
-
-    augment = augment_for(recipe, run.model)
+    augment = rc.augment
     noisy_ids: list[str] | None = None
     describe = None
     if augment.active and not clf.noise_conditions:
@@ -224,7 +187,7 @@ def execute_run(recipe: Recipe, run: RunSpec, ws: Workspace, rundir: Path | None
         "key": run.key, "recipe": recipe.name, "corpus": run.corpus, "corpus_loader": recipe.corpora[run.corpus].name,
         "model": run.model.name, "variant": run.variant, "variant_order": run.order, "group": run.model.group or run.model.name,
         "params": params, "fold": run.fold, "seed": run.seed,
-        "protocol": {"config": to_dict(recipe.protocol_for(run.corpus, run.model)), "fold": fold.describe()},
+        "protocol": {"config": to_dict(rc.protocol), "fold": fold.describe()},
         "labels": labels, "n_utterances": len(utts), "input_shape": list(input_shape),
         "skipped_files": list(ws.skipped.get(run.corpus, [])),
         "metrics": metrics, "y_true": y_true.tolist(), "y_pred": y_pred.tolist(),
@@ -237,7 +200,7 @@ def execute_run(recipe: Recipe, run: RunSpec, ws: Workspace, rundir: Path | None
     if augment.active:
         record["condition"] = augment.condition
         record["augment"] = describe() if describe is not None else {}
-    wanted = recipe.bundle == "all" or (recipe.bundle == "first_fold" and run.fold == 0 and run.seed == recipe.seeds[0])
+    wanted = rc.bundle
     if wanted and rundir is not None and recipe.report.get("embeddings") and hasattr(model, "embed"):
         from .embeddings import save_embedding
 

@@ -126,10 +126,13 @@ class Workspace:
 
     def folds(self, corpus: str, model: Any = None) -> list[Any]:
         """Folds of ``corpus`` under the protocol that applies to ``model`` (cached per protocol)."""
+        return self.folds_for(corpus, self.recipe.protocol_for(corpus, model))
+
+    def folds_for(self, corpus: str, cfg: Any) -> list[Any]:
+        """Folds of ``corpus`` under protocol ``cfg`` (a resolved ProtocolConfig; cached per protocol)."""
         from ..config import to_dict
         from ..protocol import make_folds
 
-        cfg = self.recipe.protocol_for(corpus, model)
         key = (corpus, stable_hash(to_dict(cfg)))
         if key not in self._folds:
             self._folds[key] = make_folds(self.utterances(corpus), cfg)

@@ -7,7 +7,7 @@ from torch import nn
 
 from emoconv.errors import ConfigError
 from emoconv.experiments.recipe import build_recipe
-from emoconv.experiments.runner import _train_key
+from emoconv.experiments.runconfig import train_key as _train_key
 from emoconv.training import BatchAugment, Examples, TrainConfig, fit, mixup, spec_augment
 from emoconv.training import trainer as trainer_mod
 
