@@ -72,7 +72,7 @@ def _speakers_by_corpus(utterances: Sequence[Utterance]) -> dict[str, list[str]]
 def _rotate_groups(speakers: list[str], cfg: MultiCorpusConfig, corpus: str) -> list[list[str]]:
     if len(speakers) < cfg.folds:
         raise ProtocolError(f"corpus {corpus} has {len(speakers)} speakers, fewer than protocol.folds={cfg.folds}; "
-                            f"use protocol.mode=resample or fewer folds")
+                            f"use protocol.kind: multicorpus_resample or fewer folds")
     order = np.random.default_rng(_corpus_seed(cfg.seed, corpus)).permutation(len(speakers))
     return [[speakers[i] for i in part] for part in np.array_split(order, cfg.folds)]
 
