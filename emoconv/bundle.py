@@ -16,6 +16,7 @@ import json
 import os
 import shutil
 import tempfile
+import functools
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -156,7 +157,7 @@ class Bundle:
         return [x if isinstance(x, dict) else self._predict_one(str(f), next(normed), segmented)
                 for f, x in zip(files, feats)]
 
-    @property
+    @functools.cached_property
     def pipeline(self) -> Any:
         """The input pipeline the model was trained with (its settings and fixed length from the bundle)."""
         from .features.kinds import is_segmented

@@ -150,15 +150,13 @@ def corpus_breakdown(fold: Fold, utterances: Sequence[Utterance]) -> dict[str, d
     return out
 
 
-@PROTOCOL_KINDS.register("multicorpus")
-def _rotate(utterances: Sequence[Utterance], cfg: Any) -> list[Fold]:
-    """Kind ``multicorpus``: the per-corpus speaker groups rotated over the folds."""
-    return multicorpus_folds(utterances, MultiCorpusConfig(folds=cfg.folds, mode="rotate", val_ratio=cfg.val_ratio,
-                                                           test_ratio=cfg.test_ratio, seed=cfg.seed))
+def _kind(mode: str) -> Any:
+    """The protocol-kind function of one mode: ``rotate`` (groups rotated over the folds) or ``resample``."""
+    def folds(utterances: Sequence[Utterance], cfg: Any) -> list[Fold]:
+        return multicorpus_folds(utterances, MultiCorpusConfig(folds=cfg.folds, mode=mode, val_ratio=cfg.val_ratio,
+                                                               test_ratio=cfg.test_ratio, seed=cfg.seed))
+    return folds
 
 
-@PROTOCOL_KINDS.register("multicorpus_resample")
-def _resample(utterances: Sequence[Utterance], cfg: Any) -> list[Fold]:
-    """Kind ``multicorpus_resample``: each fold a fresh per-corpus speaker draw."""
-    return multicorpus_folds(utterances, MultiCorpusConfig(folds=cfg.folds, mode="resample", val_ratio=cfg.val_ratio,
-                                                           test_ratio=cfg.test_ratio, seed=cfg.seed))
+PROTOCOL_KINDS.register("multicorpus")(_kind("rotate"))
+PROTOCOL_KINDS.register("multicorpus_resample")(_kind("resample"))

@@ -293,9 +293,8 @@ def clr_bounds(model: nn.Module, train: Any, val: Any, cfg: Any, lr: float, weig
         logits = forward(m, x.to(device), None if lens is None else lens.to(device), y)
         return F.cross_entropy(logits.float(), y, weight=weight)
 
+    rng = np.random.default_rng([cfg.seed, 7])
     if cfg.lr_range_by == "val_ua" and val is not None and len(val):
-        rng = np.random.default_rng([cfg.seed, 7])
-
         def one_epoch(m: nn.Module, opt: torch.optim.Optimizer) -> None:
             for x, lens, y, _ in iterate_batches(train, cfg.batch_size, variable, True, rng):
                 loss = batch_loss(m, x, lens, y)
@@ -312,7 +311,6 @@ def clr_bounds(model: nn.Module, train: Any, val: Any, cfg: Any, lr: float, weig
         return {"lr_min": low, "lr_max": top, "lr_bounds_from": "range_test_val_ua" if found else "settings_flat_range",
                 "lr_range_lrs": [float(v) for v in res.lrs], "lr_range_ua": [float(v) for v in res.ua],
                 "lr_range_ua0": res.ua0}
-    rng = np.random.default_rng([cfg.seed, 7])
     batches = [(x, lens, y) for x, lens, y, _ in iterate_batches(train, cfg.batch_size, variable, True, rng)]
     res_b = lr_range_test(model, batches, lr_start=cfg.lr_range_start, lr_end=cfg.lr_range_end,
                           steps=cfg.lr_range_steps, loss_fn=lambda m, b: batch_loss(m, *b), optimizer=make_opt)
