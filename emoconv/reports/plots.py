@@ -81,10 +81,11 @@ def plot_learning_curves(records: Sequence[dict[str, Any]], out_dir: Path) -> li
         colors = {v: plt.cm.tab10(i % 10) for i, v in enumerate(variants)}
         fig, axes = plt.subplots(1, 2, figsize=(10, 3.6), sharex=True)
         for r in recs:
-            ep = [h["epoch"] for h in r["history"]]
             c = colors[r["variant"]]
-            axes[0].plot(ep, [h["train_loss"] for h in r["history"]], color=c, alpha=0.6)
-            axes[1].plot(ep, [h["val_loss"] for h in r["history"]], color=c, alpha=0.6)
+            for ax, key in zip(axes, ("train_loss", "val_loss")):  # fixed-epoch runs have no validation loss
+                pts = [(h["epoch"], h[key]) for h in r["history"] if key in h]
+                if pts:
+                    ax.plot(*zip(*pts), color=c, alpha=0.6)
             if r.get("best_epoch"):
                 axes[1].axvline(r["best_epoch"], color=c, alpha=0.15)
         for ax, title in zip(axes, ("training loss", "validation loss")):
