@@ -66,6 +66,18 @@ def _fit_length(noise: np.ndarray, n: int, rng: np.random.Generator) -> np.ndarr
     return np.tile(noise, reps)[start:start + n]
 
 
+def _audible_window(noise: np.ndarray, n: int, rng: np.random.Generator) -> np.ndarray:
+    """A window of ``n`` samples of ``noise`` (``len(noise) >= n``) drawn uniformly among those that hold a
+    non-zero sample; :class:`AudioError` when the clip is silent throughout."""
+    energy = np.concatenate([[0.0], np.cumsum(np.square(noise, dtype=np.float64))])
+    m = noise.shape[0]
+    starts = np.flatnonzero(energy[n:m + 1] - energy[:m - n + 1] > 0.0) if m >= n else np.array([], dtype=np.int64)
+    if starts.size == 0:
+        raise AudioError("mix_at_snr: the noise clip is silent over the speech length; drop the clip")
+    start = int(starts[rng.integers(starts.size)])
+    return noise[start:start + n].astype(np.float64)
+
+
 def mix_at_snr(
     speech: np.ndarray,
     noise: np.ndarray,
@@ -77,8 +89,9 @@ def mix_at_snr(
 
     The noise is cropped at a random offset (or looped from a random start when shorter than the
     speech), then scaled so that ``10 log10(P_speech / P_added_noise) == snr`` (float64 arithmetic;
-    exact to far better than 0.1 dB). Silent stretches are avoided by retrying a few offsets; a
-    noise clip that is silent wherever it lands raises :class:`AudioError`. No clipping is applied
+    exact to far better than 0.1 dB). Silent stretches are avoided by retrying a few offsets, then by
+    drawing among the offsets whose window holds sound (a short event in a zero-padded clip); a clip that
+    is silent throughout raises :class:`AudioError`. No clipping is applied
     (the mixture may exceed [-1, 1]). ``return_noise=True`` also returns the scaled noise added.
     """
     speech = np.asarray(speech, dtype=np.float32)
@@ -97,8 +110,9 @@ def mix_at_snr(
         pn = float(np.mean(np.square(segment)))
         if pn > 0.0:
             break
-    else:
-        raise AudioError("mix_at_snr: the noise clip is silent over the speech length; drop the clip")
+    else:  # e.g. a short event in a zero-padded clip (ESC-50/ESC-10): draw among the offsets that reach it
+        segment = _audible_window(noise, speech.shape[0], gen)
+        pn = float(np.mean(np.square(segment)))
     scaled = segment * np.sqrt(ps / (pn * 10.0 ** (snr / 10.0)))
     mixed = (speech.astype(np.float64) + scaled).astype(np.float32)
     return (mixed, scaled.astype(np.float32)) if return_noise else mixed
