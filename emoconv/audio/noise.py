@@ -268,7 +268,10 @@ class NoiseAugmenter:
             raise IndexError(f"copy_index {copy_index} outside [0, {self.copies})")
         clip, snr = self.plan(utt_index)[copy_index]
         rng = np.random.default_rng([self.seed, int(utt_index), int(copy_index), 1])
-        return mix_at_snr(wav, self.pool.clips[clip], snr, rng)  # type: ignore[return-value]
+        try:
+            return mix_at_snr(wav, self.pool.clips[clip], snr, rng)  # type: ignore[return-value]
+        except AudioError as exc:
+            raise AudioError(f"noise clip {self.pool.names[clip]}: {exc}") from None
 
     def expand(self, n_utterances: int, include_clean: bool = True) -> list[tuple[int, int]]:
         """Index list of the augmented set: ``(utterance, copy)`` with copy ``-1`` = the clean one.
