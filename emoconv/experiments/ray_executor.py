@@ -68,7 +68,7 @@ def _task(recipe: Any, run: Any, rundir: str, cache_dir: str | None, plugins: li
         return {"status": "error", "error": f"{type(exc).__name__}: {exc}", "traceback": traceback.format_exc(),
                 "pid": os.getpid()}
     fault_point(run.key, "written")  # test hook: lose the worker after the run, before the driver has the record
-    return {"status": "ok", "record": record, "pid": os.getpid(), "task_s": time.perf_counter() - t0}
+    return {"status": "ok", "record": record.to_dict(), "pid": os.getpid(), "task_s": time.perf_counter() - t0}
 
 
 @EXECUTORS.register("ray")

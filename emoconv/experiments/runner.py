@@ -28,6 +28,7 @@ from ..fileio import stable_hash
 from .classifiers import Split, as_classifier
 from .runconfig import RunConfig, train_key  # noqa: F401  (train_key: re-exported)
 from .recipe import ModelSpec, Recipe
+from .record import RunRecord
 from .workspace import Workspace
 
 
@@ -99,8 +100,8 @@ def variant_label(model: ModelSpec) -> str:
 # -- one run ---------------------------------------------------------------------------------
 
 def execute_run(recipe: Recipe, run: RunSpec, ws: Workspace, rundir: Path | None = None,
-                progress: Any = None) -> dict[str, Any]:
-    """Train and evaluate one run; return its result record (JSON-ready)."""
+                progress: Any = None) -> RunRecord:
+    """Train and evaluate one run; return its result record (:meth:`RunRecord.to_dict` is its JSON)."""
 
     from ..features import Normalizer
     from ..features.kinds import is_segmented
@@ -218,7 +219,7 @@ def execute_run(recipe: Recipe, run: RunSpec, ws: Workspace, rundir: Path | None
                            "protocol": record["protocol"], "n_utterances": len(utts),
                            "corpus_content": ws.fingerprint(run.corpus)})
         record["bundle"] = str(Path("bundles") / run.key)
-    return record
+    return RunRecord.from_dict(record)  # checked as every reader will read it
 
 
 def _split_of(examples: Any, speakers: list[str]) -> Split:

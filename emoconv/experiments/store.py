@@ -20,18 +20,16 @@ from typing import Any, Iterator
 
 from ..errors import ConfigError
 from ..fileio import atomic_write_json, atomic_write_text
+from .record import InvalidRecord, RunRecord
 
 def valid_record(rec: Any, key: str | None = None) -> bool:
-    """A record as the runner writes it: a mapping with its key, metrics and per-utterance predictions."""
-    if not isinstance(rec, dict) or (key is not None and rec.get("key") != key):
+    """A record as the runner writes it: a mapping with its key, metrics and per-utterance predictions
+    (the checks of :meth:`RunRecord.from_dict <emoconv.experiments.record.RunRecord.from_dict>`)."""
+    try:
+        RunRecord.from_dict(rec, key)
+    except InvalidRecord:
         return False
-    metrics = rec.get("metrics")
-    if not isinstance(metrics, dict) or not all(isinstance(metrics.get(k), (int, float)) for k in ("ua", "accuracy")):
-        return False
-    y_true, y_pred = rec.get("y_true", []), rec.get("y_pred", [])
-    if not isinstance(y_true, list) or not isinstance(y_pred, list) or len(y_true) != len(y_pred):
-        return False
-    return all(isinstance(rec.get(k), str) for k in ("corpus", "model")) and isinstance(rec.get("labels", []), list)
+    return True
 
 
 INDEX_COLUMNS = ("key", "corpus", "model", "variant", "fold", "seed", "accuracy", "ua", "wa", "macro_f1")
@@ -122,13 +120,12 @@ class ResultsStore:
     def path_of(self, key: str) -> Path:
         return self.results_dir / f"{key}.json"
 
-    def read(self, key: str) -> dict[str, Any] | None:
+    def read(self, key: str) -> RunRecord | None:
         """The record of ``key`` when it parses and validates (a finished run), else ``None``."""
         try:
-            rec = json.loads(self.path_of(key).read_text())
-        except (OSError, UnicodeDecodeError, json.JSONDecodeError):
+            return RunRecord.from_dict(json.loads(self.path_of(key).read_text()), key)
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError, InvalidRecord):
             return None
-        return rec if valid_record(rec, key) else None
 
     def has(self, key: str) -> bool:
         """Whether ``key`` finished: its record exists, parses and validates (a 0-byte, torn or
@@ -141,9 +138,10 @@ class ResultsStore:
             for p in sorted(self.results_dir.glob("*.json")):
                 yield p.stem
 
-    def scan(self) -> tuple[list[dict[str, Any]], list[str]]:
+    def scan(self) -> tuple[list[RunRecord], list[str]]:
         """Every record file read once: ``(valid records, keys of the files that do not parse or validate)``."""
-        records, invalid = [], []
+        records: list[RunRecord] = []
+        invalid: list[str] = []
         for key in self.keys():
             rec = self.read(key)
             if rec is None:
@@ -156,9 +154,10 @@ class ResultsStore:
         """Keys whose record file does not parse or validate."""
         return self.scan()[1]
 
-    def write(self, record: dict[str, Any]) -> Path:
+    def write(self, record: RunRecord | dict[str, Any]) -> Path:
         """Write one run's record atomically and clear any failure note of the same key."""
-        path = atomic_write_json(self.path_of(record["key"]), record)
+        data = record.to_dict() if isinstance(record, RunRecord) else dict(record)
+        path = atomic_write_json(self.path_of(data["key"]), data)
         (self.failed_dir / f"{record['key']}.json").unlink(missing_ok=True)
         return path
 
@@ -175,11 +174,11 @@ class ResultsStore:
                     continue
         return out
 
-    def records(self) -> list[dict[str, Any]]:
+    def records(self) -> list[RunRecord]:
         """All valid result records (see :meth:`invalid_keys` for the others)."""
         return self.scan()[0]
 
-    def rebuild_index(self, records: list[dict[str, Any]] | None = None) -> Path:
+    def rebuild_index(self, records: list[RunRecord] | None = None) -> Path:
         """Regenerate index.csv from the records (``records``: already read, e.g. by :meth:`scan`)."""
         import csv
         import io

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Mapping
 
 import pandas as pd
 
@@ -48,7 +48,9 @@ class Report:
         return "\n".join(parts) + "\n"
 
 
-Layout = Callable[[list[dict[str, Any]], dict[str, Any], Path], Report]
+#: A layout reads the run records (:class:`~emoconv.experiments.record.RunRecord`, read-only mappings) and the
+#: report settings, and writes its plots under the report folder.
+Layout = Callable[[list[Mapping[str, Any]], dict[str, Any], Path], Report]
 LAYOUTS: Registry[Layout] = Registry("report layout", modules=[f"{__package__}.{m}" for m in _MODULES])
 
 

@@ -19,7 +19,6 @@ Tables 3, 4 and 5, eNTERFACE'05), labelled "(published)"; they are not results o
 from __future__ import annotations
 
 import json
-from collections import defaultdict
 from pathlib import Path
 from typing import Any, Sequence
 
@@ -27,6 +26,7 @@ import numpy as np
 import pandas as pd
 
 from .base import LAYOUTS, Report
+from .records import corpora_of, group_by, mean_std, metric_values, pooled_ua, published_cell
 
 __all__ = ["PUBLISHED_TABLE3", "PUBLISHED_TABLE4", "PUBLISHED_TABLE5", "table3", "table4", "table5"]
 
@@ -52,18 +52,7 @@ PUBLISHED_TABLE5: dict[str, tuple[float, float, float, float]] = {
 
 
 def _ua(recs: Sequence[dict[str, Any]]) -> list[float]:
-    return [100.0 * r["metrics"]["ua"] for r in recs]
-
-
-def _pooled(recs: Sequence[dict[str, Any]]) -> float:
-    from ..models.svm import unweighted_accuracy
-
-    return 100.0 * unweighted_accuracy(np.concatenate([r["y_true"] for r in recs]),
-                                       np.concatenate([r["y_pred"] for r in recs]))
-
-
-def _mean_std(vals: Sequence[float]) -> str:
-    return f"{np.mean(vals):.2f} ± {np.std(vals, ddof=1) if len(vals) > 1 else 0.0:.2f}"
+    return list(metric_values(recs, "ua"))
 
 
 def _protocol(rec: dict[str, Any]) -> str:
@@ -76,18 +65,18 @@ def _is_svm(rec: dict[str, Any]) -> bool:
 
 def table3(records: Sequence[dict[str, Any]], published: bool = False) -> pd.DataFrame:
     """Table 3: rows (protocol, kernel), columns feature sets; pooled test UA (%) over folds and seeds."""
-    cells: dict[tuple[str, str, str, str], list[dict[str, Any]]] = defaultdict(list)
-    for r in records:
-        if _is_svm(r):
-            fset = SET_TITLES.get(r["features"].get("feature_set", ""), r["features"].get("feature_set", "?"))
-            cells[(r["corpus"], _protocol(r), r["params"].get("kernel", "linear"), fset)].append(r)
+    def cell(r: dict[str, Any]) -> tuple[str, str, str, str]:
+        fset = SET_TITLES.get(r["features"].get("feature_set", ""), r["features"].get("feature_set", "?"))
+        return r["corpus"], _protocol(r), r["params"].get("kernel", "linear"), fset
+
+    cells = group_by([r for r in records if _is_svm(r)], key=cell)
     sets = [t for t in SET_TITLES.values() if any(k[3] == t for k in cells)]
     rows = []
     for corpus, proto, kernel in dict.fromkeys(k[:3] for k in cells):
         row: dict[str, Any] = {"corpus": corpus, "protocol": proto, "kernel": kernel}
         for s in sets:
             recs = cells.get((corpus, proto, kernel, s))
-            row[s] = _pooled(recs) if recs else np.nan
+            row[s] = pooled_ua(recs) if recs else np.nan
         rows.append(row)
     if published:
         for proto, vals in PUBLISHED_TABLE3.items():
@@ -98,29 +87,22 @@ def table3(records: Sequence[dict[str, Any]], published: bool = False) -> pd.Dat
 
 def table4(records: Sequence[dict[str, Any]], published: bool = False) -> pd.DataFrame:
     """Table 4: rows models, columns noisy / clean UA (%) mean ± std over folds and seeds."""
-    by: dict[tuple[str, str], dict[str, list[dict[str, Any]]]] = defaultdict(lambda: defaultdict(list))
-    order: dict[tuple[str, str], int] = {}
-    svm: dict[tuple[str, str], list[dict[str, Any]]] = defaultdict(list)
-    for r in records:
-        if _is_svm(r):
-            if _protocol(r) == "TVT":
-                svm[(r["corpus"], r["variant"])].append(r)
-            continue
-        key = (r["corpus"], r["variant"])
-        by[key][r.get("condition") or "clean"].append(r)
-        order.setdefault(key, r.get("variant_order", 0))
+    svm = group_by([r for r in records if _is_svm(r) and _protocol(r) == "TVT"], "corpus", "variant")
+    nets = group_by([r for r in records if not _is_svm(r)], "corpus", "variant")
+    by = {k: group_by(recs, key=lambda r: r.get("condition") or "clean") for k, recs in nets.items()}
+    order = {k: recs[0].get("variant_order", 0) for k, recs in nets.items()}
     rows = []
-    for corpus in dict.fromkeys(r["corpus"] for r in records):
+    for corpus in corpora_of(records):
         cands = {k: v for k, v in svm.items() if k[0] == corpus}
         if cands:  # the optimal SVM, chosen on validation UA (the test UA would peek at test data)
             best = max(cands, key=lambda k: np.mean([r.get("val", {}).get("ua", 0.0) for r in cands[k]]))
-            rows.append({"corpus": corpus, "model": best[1], "noisy": "", "clean": _mean_std(_ua(cands[best])),
+            rows.append({"corpus": corpus, "model": best[1], "noisy": "", "clean": mean_std(_ua(cands[best])),
                          "runs": len(cands[best])})
         for key in sorted((k for k in by if k[0] == corpus), key=lambda k: order[k]):
             cond = by[key]
             rows.append({"corpus": corpus, "model": key[1],
-                         "noisy": _mean_std(_ua(cond["noisy"])) if cond.get("noisy") else "",
-                         "clean": _mean_std(_ua(cond["clean"])) if cond.get("clean") else "",
+                         "noisy": mean_std(_ua(cond["noisy"])) if cond.get("noisy") else "",
+                         "clean": mean_std(_ua(cond["clean"])) if cond.get("clean") else "",
                          "runs": sum(len(v) for v in cond.values())})
     df = pd.DataFrame(rows, columns=["corpus", "model", "noisy", "clean", "runs"])
     if published:
@@ -128,18 +110,14 @@ def table4(records: Sequence[dict[str, Any]], published: bool = False) -> pd.Dat
         df["clean (published)"] = [_pub4(m, 1) for m in df["model"]]
         have = set(df["model"])
         extra = [{"corpus": "eNTERFACE'05 (published)", "model": m, "noisy": "", "clean": "", "runs": 0,
-                  "noisy (published)": _published_cell(v[0]), "clean (published)": _published_cell(v[1])}
+                  "noisy (published)": published_cell(v[0]), "clean (published)": published_cell(v[1])}
                  for m, v in PUBLISHED_TABLE4.items() if m not in have]
         df = pd.concat([df, pd.DataFrame(extra)], ignore_index=True) if extra else df
     return df
 
 
-def _published_cell(v: float | None) -> str:
-    return "–" if v is None else f"{v:.2f}"
-
-
 def _pub4(model: str, i: int) -> str:
-    return _published_cell(PUBLISHED_TABLE4[model][i]) if model in PUBLISHED_TABLE4 else ""
+    return published_cell(PUBLISHED_TABLE4[model][i]) if model in PUBLISHED_TABLE4 else ""
 
 
 def table5(analysis: dict[str, Any], published: bool = False) -> pd.DataFrame:

@@ -37,6 +37,7 @@ import pandas as pd
 
 from ..protocol import paired_wilcoxon
 from .base import LAYOUTS, Report
+from .records import in_recipe_order, mean_std, metric_values
 
 #: The paper's class order and the column headers of its Table 1.
 CLASSES: tuple[str, ...] = ("neutral", "happiness", "sadness", "anger")
@@ -110,18 +111,6 @@ def paper_key(model: str, params: dict[str, Any]) -> tuple[str, Any] | None:
     return model, None
 
 
-def _variants(records: Sequence[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
-    out: dict[str, list[dict[str, Any]]] = defaultdict(list)
-    for r in sorted(records, key=lambda r: (r.get("variant_order", 0), r["variant"])):
-        out[r["variant"]].append(r)
-    return dict(out)
-
-
-def _pm(values: Sequence[float]) -> str:
-    v = np.asarray(values, dtype=float)
-    return f"{v.mean():.3f} ± {v.std(ddof=1) if v.size > 1 else 0.0:.3f}"
-
-
 def _names(r: dict[str, Any], ys: Sequence[int]) -> list[str]:
     return [r["labels"][int(y)] for y in ys]
 
@@ -159,7 +148,7 @@ def table3(records: Sequence[dict[str, Any]], published: bool = False) -> pd.Dat
     for (kernel, depth), uas in sorted(by_kernel.items(),
                                        key=lambda kv: (order.index(kv[0][0]) if kv[0][0] in order else 99, kv[0])):
         row = {"Shapes": group_of.get(kernel, "other"), "Resolution (L x T x S)": " x ".join(map(str, kernel)),
-               "Layers": depth, "Folds": len(uas), "Best": max(uas), "Worst": min(uas), "Mean": _pm(uas)}
+               "Layers": depth, "Folds": len(uas), "Best": max(uas), "Worst": min(uas), "Mean": mean_std(uas, digits=3)}
         if published:
             pub = PUBLISHED_TABLE3.get(kernel) if depth == 3 else None
             row.update({"Best (published)": pub[0] if pub else None, "Worst (published)": pub[1] if pub else None,
@@ -171,13 +160,13 @@ def table3(records: Sequence[dict[str, Any]], published: bool = False) -> pd.Dat
 def table4(records: Sequence[dict[str, Any]], published: bool = False) -> pd.DataFrame:
     """Per method: features group, parameters (ours and the paper's, in K), UA mean ± std over folds."""
     rows = []
-    for variant, recs in _variants(records).items():
+    for variant, recs in in_recipe_order(records).items():
         r0 = recs[0]
         key = paper_key(r0["model"], r0["params"])
         pub = PUBLISHED_TABLE4.get(key) if key else None
         row = {"Features": r0.get("group") or r0["model"], "Method": variant, "Folds": len(recs),
                "Parameters (K)": round(float(np.mean([r["n_params"] for r in recs])) / 1000, 1),
-               "Parameters (K), paper": pub[0] if pub else "", "UA": _pm([r["metrics"]["ua"] for r in recs])}
+               "Parameters (K), paper": pub[0] if pub else "", "UA": mean_std(metric_values(recs, "ua", scale=1.0), digits=3)}
         if published:
             std = f" ± {pub[2]:.2f}" if pub and pub[2] is not None else ""
             row["UA (published)"] = f"{pub[1]:.3f}{std}" if pub else ""
@@ -188,7 +177,7 @@ def table4(records: Sequence[dict[str, Any]], published: bool = False) -> pd.Dat
 def wilcoxon_table(records: Sequence[dict[str, Any]], level: float = 0.01) -> pd.DataFrame:
     """Two-sided Wilcoxon signed-rank tests of UA between every pair of methods over matched runs."""
     scores = {v: {(r["corpus"], r["fold"], r["seed"]): float(r["metrics"]["ua"]) for r in recs}
-              for v, recs in _variants(records).items()}
+              for v, recs in in_recipe_order(records).items()}
     rows = []
     for a, b in combinations(scores, 2):
         keys = sorted(set(scores[a]) & set(scores[b]))
@@ -209,7 +198,7 @@ def confusions(records: Sequence[dict[str, Any]]) -> dict[str, pd.DataFrame]:
     from .embedding import confusion_percent
 
     out = {}
-    for variant, recs in _variants(records).items():
+    for variant, recs in in_recipe_order(records).items():
         t = [y for r in recs for y in _names(r, r["y_true"])]
         p = [y for r in recs for y in _names(r, r["y_pred"])]
         present = set(recs[0]["labels"])
@@ -232,7 +221,7 @@ def tsne_figures(records: Sequence[dict[str, Any]], cfg: dict[str, Any], out_dir
     """t-SNE PNGs of stored test embeddings; returns (plot paths, notes)."""
     from .embedding import tsne_png
 
-    variants = _variants(records)
+    variants = in_recipe_order(records)
     have = {v: next((r for r in recs if r.get("embedding")), None) for v, recs in variants.items()}
     have = {v: r for v, r in have.items() if r is not None}
     if not have:

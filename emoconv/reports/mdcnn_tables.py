@@ -12,7 +12,6 @@ user's in columns marked "paper"; they are transcribed from the tables, not resu
 
 from __future__ import annotations
 
-from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +19,7 @@ import numpy as np
 import pandas as pd
 
 from .base import LAYOUTS, Report
+from .records import corpora_of, group_by, in_recipe_order, mean_and_std, mean_std, metric_values, published_cell
 
 PAPER = "Sci. Rep. 15:8254 (2025)"
 #: Table 1 (test UA, %), keyed by :data:`emoconv.models.mdcnn.ABLATION_ROWS` names: (CNN section, pooling,
@@ -75,27 +75,19 @@ def spp_setting(params: dict[str, Any]) -> tuple[int, ...]:
 
 def _variants(records: list[dict[str, Any]]) -> tuple[list[str], list[str], dict[tuple[str, str], list[dict]]]:
     """Variants in recipe order, corpora (IEMOCAP, EMODB first, as in the paper) and records per cell."""
-    cells: dict[tuple[str, str], list[dict[str, Any]]] = defaultdict(list)
-    order: dict[str, int] = {}
-    for r in records:
-        cells[(r["variant"], r["corpus"])].append(r)
-        order.setdefault(r["variant"], r.get("variant_order", 0))
-    variants = sorted(order, key=lambda v: (order[v], list(order).index(v)))
-    seen = list(dict.fromkeys(r["corpus"] for r in records))
+    cells = group_by(records, "variant", "corpus")
+    variants = list(in_recipe_order(records))
+    seen = corpora_of(records)
     corpora = [c for c in ("iemocap", "emodb") if c in seen] + [c for c in seen if c not in ("iemocap", "emodb")]
     return variants, corpora, cells
 
 
 def _stats(recs: list[dict[str, Any]], key: str) -> tuple[float, float]:
-    vals = np.array([r["metrics"][key] for r in recs], dtype=float) * 100
-    return float(vals.mean()), float(vals.std(ddof=1)) if len(vals) > 1 else 0.0
+    return mean_and_std(metric_values(recs, key))
 
 
 def _cell(recs: list[dict[str, Any]], key: str) -> str:
-    if not recs:
-        return ""
-    mean, std = _stats(recs, key)
-    return f"{mean:.2f} ± {std:.2f}"
+    return mean_std(metric_values(recs, key)) if recs else ""
 
 
 def _loader(records: list[dict[str, Any]], corpus: str) -> str:
@@ -150,7 +142,7 @@ def mdcnn_ablation(records: list[dict[str, Any]], cfg: dict[str, Any], out_dir: 
             row[f"{corpus} WA"] = _cell(recs, "wa")
             if published:
                 pub = PUBLISHED_TABLE1[key][3].get(_loader(records, corpus)) if key else None
-                row[f"{corpus} UA (paper, Table 1)"] = "-" if pub is None else f"{pub:.1f}"
+                row[f"{corpus} UA (paper, Table 1)"] = published_cell(pub, digits=1, missing="-")
         rows.append(row)
     report = Report(title="Multi-dilated CNN: ablation (Table 1 layout)")
     report.tables["Table 1"] = pd.DataFrame(rows)
@@ -180,8 +172,8 @@ def mdcnn_spp(records: list[dict[str, Any]], cfg: dict[str, Any], out_dir: Path)
             row[f"{corpus} WA"] = _cell(recs, "wa")
             if published:
                 pub = PUBLISHED_TABLE3.get(levels) if _loader(records, corpus) == TABLE3_CORPUS else None
-                row[f"{corpus} UA (paper, Table 3)"] = "-" if pub is None else f"{pub[0]:.2f}"
-                row[f"{corpus} WA (paper, Table 3)"] = "-" if pub is None else f"{pub[1]:.2f}"
+                row[f"{corpus} UA (paper, Table 3)"] = published_cell(pub and pub[0], missing="-")
+                row[f"{corpus} WA (paper, Table 3)"] = published_cell(pub and pub[1], missing="-")
         rows.append(row)
     report = Report(title="Multi-dilated CNN: SPP partitions (Table 3 layout)")
     report.tables["Table 3"] = pd.DataFrame(rows)

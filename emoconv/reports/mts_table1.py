@@ -13,7 +13,6 @@ mean *validation* UA is chosen, and ``select: test`` reproduces the paper's choi
 
 from __future__ import annotations
 
-from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +21,7 @@ import pandas as pd
 
 from ..protocol import improvement_summary
 from .base import LAYOUTS, Report
+from .records import corpora_of, group_by, metric_values
 
 ARCHS = ("mts.a1", "mts.a2", "mts.a3", "mts.a4")
 
@@ -52,17 +52,15 @@ def _scales(rec: dict[str, Any]) -> str:
 
 
 def _mean(recs: list[dict[str, Any]], key: str, part: str = "metrics") -> float:
-    return float(np.mean([r[part][key] for r in recs])) * 100
+    return float(metric_values(recs, key, part).mean())
 
 
 @LAYOUTS.register("mts_table1")
 def mts_table1(records: list[dict[str, Any]], cfg: dict[str, Any], out_dir: Path) -> Report:
     select = cfg.get("select", "validation")
     # (corpus, arch, conv, scales) -> records over folds/seeds
-    cells: dict[tuple[str, str, str, str], list[dict[str, Any]]] = defaultdict(list)
-    for r in records:
-        cells[(r["corpus"], r["model"], _conv(r), _scales(r) if _conv(r) == "MTS" else "")].append(r)
-    corpora = list(dict.fromkeys(r["corpus"] for r in records))
+    cells = group_by(records, key=lambda r: (r["corpus"], r["model"], _conv(r), _scales(r) if _conv(r) == "MTS" else ""))
+    corpora = corpora_of(records)
     archs = [a for a in ARCHS if any(r["model"] == a for r in records)] + sorted(
         {r["model"] for r in records} - set(ARCHS))
     rows, pairs = [], []

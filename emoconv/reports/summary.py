@@ -2,21 +2,19 @@
 
 from __future__ import annotations
 
-from collections import defaultdict
 from typing import Any, Sequence
 
 import numpy as np
 import pandas as pd
 
 from ..protocol import bootstrap_ua_ci, paired_wilcoxon, pooled_metrics
+from .records import corpora_of, group_by, mean_and_std, metric_values
 
 
 def summary_table(records: Sequence[dict[str, Any]], n_boot: int = 1000) -> pd.DataFrame:
     """One row per (corpus, variant): folds, mean/std of accuracy, UA, WA, macro-F1; pooled UA and its 95% CI."""
-    groups: dict[tuple[str, str], list[dict[str, Any]]] = defaultdict(list)
-    for r in records:
-        groups[(r["corpus"], r["variant"])].append(r)
-    corpora = list(dict.fromkeys(r["corpus"] for r in records))
+    groups = group_by(records, "corpus", "variant")
+    corpora = corpora_of(records)
     rows = []
     for (corpus, variant), recs in sorted(groups.items(), key=lambda kv: (
             corpora.index(kv[0][0]), kv[1][0].get("variant_order", 0))):
@@ -24,9 +22,7 @@ def summary_table(records: Sequence[dict[str, Any]], n_boot: int = 1000) -> pd.D
         labels = recs[0]["labels"]
         row: dict[str, Any] = {"corpus": corpus, "variant": variant, "model": recs[0]["model"], "runs": len(recs)}
         for key in ("accuracy", "ua", "wa", "macro_f1"):
-            vals = np.array([r["metrics"][key] for r in recs], dtype=float) * 100
-            row[f"{key}_mean"] = vals.mean()
-            row[f"{key}_std"] = vals.std(ddof=1) if len(vals) > 1 else 0.0
+            row[f"{key}_mean"], row[f"{key}_std"] = mean_and_std(metric_values(recs, key))
         y_true = np.concatenate([r["y_true"] for r in recs])
         y_pred = np.concatenate([r["y_pred"] for r in recs])
         pooled = pooled_metrics([(r["y_true"], r["y_pred"]) for r in recs], labels)
