@@ -19,6 +19,7 @@ _EXPORTS = {
     "ArcFace": "arcface", "RegionAttention": "attention", "AttentiveStatsPool": "attention", "SpatialPyramidPool": "spp", "GlobalMaxPool": "spp",
     "MDCB": "dilated", "ConvBody": "dilated", "FactorisedBranch": "dilated", "PlainBlock": "dilated",
     "ConvType": "convtypes", "CONV_KINDS": "convtypes", "ELMClassifier": "elm", "NetworkELM": "elm",
+    "bidirectional_lstm": "rnn",
 }
 
 __all__ = sorted(_EXPORTS)

@@ -30,10 +30,11 @@ from typing import Any, Sequence
 import numpy as np
 import torch
 from torch import nn
-from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence, pad_sequence
+from torch.nn.utils.rnn import pad_sequence
 
 from ..errors import ConfigError
 from ..layers.convtypes import CONV_KINDS, ConvType, default_kernels
+from ..layers.rnn import bidirectional_lstm
 from . import MODELS
 
 __all__ = ["CLDNN", "build_cldnn", "extract_module_outputs", "pad_spliced", "splice_batch", "MODULES"]
@@ -176,9 +177,8 @@ class CLDNN(nn.Module):
         feats = self.cnn(patches).flatten(1)  # (N, D)
         seq = feats.new_zeros(B, T, feats.shape[1])
         seq[b, t] = feats
-        packed = pack_padded_sequence(seq, lengths.cpu(), batch_first=True, enforce_sorted=False)
-        out, _ = self.blstm(packed)
-        out, _ = pad_packed_sequence(out, batch_first=True, total_length=T)  # zeros past each length
+        # the packed call's outputs, several times faster to train on CPU (emoconv.layers.rnn); zeros past each length
+        out = bidirectional_lstm(self.blstm, seq, lengths)
         denom = lengths.to(out.dtype)[:, None]
         pooled = out.sum(1) / denom
         hidden = self.hidden(self.dropout(pooled))
