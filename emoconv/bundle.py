@@ -40,16 +40,18 @@ def _major_minor(version: str) -> tuple[int, ...]:
     return tuple(int(p) for p in version.split(".")[:2] if p.isdigit())
 
 
-def save_bundle(path: str | Path, *, model: nn.Module, model_name: str, model_params: dict[str, Any],
+def save_bundle(path: str | Path, *, model: nn.Module | Any, model_name: str, model_params: dict[str, Any],
                 input_shape: tuple[int, ...], labels: list[str], features: Any, input_cfg: Any,
                 frames: int | None, normalizer: Any, extra: dict[str, Any] | None = None) -> Path:
-    """Write a bundle folder atomically; returns its path."""
+    """Write a bundle folder atomically; returns its path. ``model``: a network, or a bundleable estimator
+    (saved by :mod:`emoconv.estimator_bundle`)."""
     from safetensors.torch import save_file
 
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     norm_state = normalizer.state_dict() if normalizer is not None else None
-    tensors = {f"model.{k}": v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
+    network = isinstance(model, nn.Module)
+    tensors = {f"model.{k}": v.detach().cpu().contiguous() for k, v in model.state_dict().items()} if network else {}
     norm_meta: dict[str, Any] = {}
     if norm_state is not None:
         for k, v in norm_state.items():
@@ -66,12 +68,17 @@ def save_bundle(path: str | Path, *, model: nn.Module, model_name: str, model_pa
         "torch_version": torch.__version__, "model": model_name, "model_params": model_params,
         "input_shape": list(input_shape), "labels": list(labels), "features": features_dict(features),
         "input": to_dict(input_cfg), "frames": frames, "normalizer": norm_meta, "extra": extra or {},
+        "kind": "network" if network else "estimator",
     }
     path.parent.mkdir(parents=True, exist_ok=True)
     remove_stale_temps(path.parent)  # a killed writer's half bundle
     tmp = Path(tempfile.mkdtemp(prefix=tmp_prefix(path.name), dir=path.parent))
     try:
         save_file(tensors, str(tmp / "weights.safetensors"))
+        if not network:
+            from .estimator_bundle import save_estimator
+
+            save_estimator(tmp, model)
         fault_point(path.name, "bundle")  # test hook (emoconv.faults): a kill with the bundle half written
         (tmp / "bundle.json").write_text(json.dumps(meta, indent=2, sort_keys=True, default=_json_default))
         if path.exists():
@@ -103,7 +110,7 @@ class Bundle:
 
     path: Path
     meta: dict[str, Any]
-    model: nn.Module
+    model: nn.Module | Any  # a network, or an estimator (emoconv.estimator_bundle)
     features: Any
     input_cfg: Any
     normalizer: Any
@@ -153,9 +160,21 @@ class Bundle:
                 x = {"file": str(f), "error": str(exc)}
             feats.append(x)
         good = [x for x in feats if isinstance(x, torch.Tensor)]
+        if self.estimator:  # the estimator's own rules (emoconv.estimator_bundle)
+            from .estimator_bundle import predict_estimator
+
+            names = [str(f) for f, x in zip(files, feats) if isinstance(x, torch.Tensor)]
+            scored = iter(predict_estimator(self.model, names, self._normalise_set(good, False), self.labels,
+                                            same_speaker))
+            return [x if isinstance(x, dict) else next(scored) for x in feats]
         normed = iter(self._normalise_set(good, same_speaker))
         return [x if isinstance(x, dict) else self._predict_one(str(f), next(normed), segmented)
                 for f, x in zip(files, feats)]
+
+    @property
+    def estimator(self) -> bool:
+        """True for an estimator's bundle (the SVM), False for a network's."""
+        return not isinstance(self.model, nn.Module)
 
     @functools.cached_property
     def pipeline(self) -> Any:
@@ -203,6 +222,9 @@ class Bundle:
         fixed-length (pad) models score the windows as one batch."""
         from .features.spectral import compute_features
 
+        if self.estimator:
+            raise BundleError(f"{self.path}: an estimator's bundle ({self.meta.get('model')}) scores whole files; "
+                              "--timeline needs a network's bundle")
         feats = [self._normalise(f) for f in compute_features(self.features, waves)]
         mode = self.input_cfg.length
         if mode == "pad" and not getattr(self.model, "variable_length", False):
@@ -282,14 +304,21 @@ def load_bundle(path: str | Path) -> Bundle:
     try:
         features = parse_features(meta["features"], f"{meta_path}:features")
         input_cfg = from_dict(InputConfig, meta["input"], f"{meta_path}:input")
-        model = build_model(meta["model"], n_classes=len(meta["labels"]), input_shape=tuple(meta["input_shape"]),
-                            **meta["model_params"])
-        state = {k[len("model."):]: v for k, v in tensors.items() if k.startswith("model.")}
-        model.load_state_dict(state)
+        if meta.get("kind", "network") == "estimator":
+            from .estimator_bundle import load_estimator
+
+            model = load_estimator(path)
+        else:
+            model = build_model(meta["model"], n_classes=len(meta["labels"]),
+                                input_shape=tuple(meta["input_shape"]), **meta["model_params"])
+            state = {k[len("model."):]: v for k, v in tensors.items() if k.startswith("model.")}
+            model.load_state_dict(state)
+            model.eval()
+    except BundleError:
+        raise
     except (KeyError, RuntimeError, TypeError, ValueError, EmoconvError) as exc:
         why = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise BundleError(f"{path}: bundle does not match its model ({why}); re-export the bundle") from None
-    model.eval()
     try:
         normalizer = _load_normalizer(meta, tensors)
     except (KeyError, TypeError, ValueError, AttributeError, EmoconvError) as exc:
@@ -334,8 +363,9 @@ def format_info(info: dict[str, Any]) -> str:
         fold = proto.get("fold") or {}
         final = t.get("final_model")
         if final:  # emoconv train: every speaker trained it; its figures are the cross-validation's
-            lines.append(f"final model: trained on all {len(final.get('speakers') or [])} speakers for "
-                         f"{final.get('epochs')} epochs after cross-validation with protocol "
+            how = f"for {final['epochs']} epochs" if final.get("epochs") else "(fitted once)"
+            lines.append(f"final model: trained on all {len(final.get('speakers') or [])} speakers {how} "
+                         "after cross-validation with protocol "
                          f"{json.dumps(proto.get('config'), sort_keys=True)}")
         elif proto:
             lines.append(f"protocol: {json.dumps(proto.get('config'), sort_keys=True)}; this fold's test speakers: "

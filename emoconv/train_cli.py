@@ -104,7 +104,8 @@ def echo_summary(summary: dict[str, Any], as_json: bool) -> None:
     click.echo(f"\n{summary['corpus']}: {summary['model']} ({summary['recipe']}), protocol "
                f"{json.dumps(summary['protocol'], sort_keys=True)}")
     click.echo(summary_table(summary))
-    click.echo(f"final model: {summary['final_epochs']} epochs on every speaker -> {summary['bundle']} "
+    fitted = f"{summary['final_epochs']} epochs" if summary["final_epochs"] else "fitted once"
+    click.echo(f"final model: {fitted} on every speaker -> {summary['bundle']} "
                f"(cross-validation {summary['cv_time_s']:.0f} s, total {summary['total_time_s']:.0f} s)")
     click.echo(f"try it: emoconv predict {summary['bundle']} FILE.wav")
     if as_json:

@@ -119,12 +119,13 @@ class EstimatorClassifier:
     """An estimator with ``fit(train_x, y_train, val_x, y_val)`` and ``predict_proba(x)`` (optionally ``predict``,
     ``uses_speakers`` for per-speaker standardisation, ``n_parameters``, ``network``)."""
 
-    bundleable = False
     noise_conditions = False
 
     def __init__(self, estimator: Any, segmented: bool = False) -> None:
         self.model = estimator
         self.shapes_inputs = segmented  # segments are its examples; otherwise each utterance's features as they are
+        # estimators whose fitted state is plain data (the SVM) are bundled (emoconv.estimator_bundle)
+        self.bundleable = bool(getattr(estimator, "bundleable", False)) and not segmented
 
     def _speakers(self, data: Split) -> dict[str, Any]:
         return {"speakers": list(data.speakers)} if getattr(self.model, "uses_speakers", False) else {}

@@ -21,7 +21,10 @@ __all__ = ["final_epochs", "train_final"]
 
 
 def final_epochs(recipe: Any, records: list[dict[str, Any]]) -> int:
-    """Epochs for the final model: ``max_epochs`` under ``fixed_epochs``, else the folds' median best epoch."""
+    """Epochs for the final model: ``max_epochs`` under ``fixed_epochs``, else the folds' median best epoch;
+    0 for an estimator (fitted once)."""
+    if records and all(not r.get("epochs") for r in records):
+        return 0  # an estimator (the SVM): fitted once, no epochs
     if recipe.train.fixed_epochs:
         return int(recipe.train.max_epochs)
     best = [int(r["best_epoch"]) for r in records if r.get("best_epoch")]
@@ -71,9 +74,27 @@ def train_final(recipe: Any, corpus: str, ws: Any, out: str | Path, epochs: int,
     def build() -> Any:
         return build_model(model_spec.name, n_classes=len(labels), input_shape=input_shape, **params)
 
-    if not isinstance(build(), torch.nn.Module):
-        raise ConfigError(f"emoconv train: model {model_spec.name!r} is not a network; bundles hold networks")
-    cfg = replace(recipe.train, max_epochs=int(epochs), seed=recipe.seeds[0], progress=progress)
+    cfg = replace(recipe.train, max_epochs=max(1, int(epochs)), seed=recipe.seeds[0], progress=progress)
+    extra = {"recipe": recipe.name, "corpus": corpus, "variant": model_spec.display, "fold": None,
+             "seed": cfg.seed, "n_utterances": len(utts), "corpus_content": ws.fingerprint(corpus),
+             "protocol": {"config": evidence.get("protocol"), "fold": {"train": "all speakers",
+                                                                      "test_speakers": []}},
+             "final_model": {"epochs": int(epochs), "speakers": sorted(set(speakers))},
+             "emoconv_version": __version__}  # no "metrics": no fold of its own; evidence.json holds the figures
+    if not isinstance(build(), torch.nn.Module):  # an estimator (the SVM): fitted once on every speaker
+        from .classifiers import Split, as_classifier
+
+        clf = as_classifier(build, cfg, len(labels))
+        if not clf.bundleable:
+            raise ConfigError(f"emoconv train: model {model_spec.name!r} cannot be bundled (bundleable: networks "
+                              "and the svm)")
+        clf.fit(Split(list(normed), y_all, np.arange(len(utts)), speakers), None)
+        extra["final_model"] = {"epochs": None, "speakers": sorted(set(speakers))}
+        path = save_bundle(Path(out), model=clf.model, model_name=model_spec.name, model_params=params,
+                           input_shape=input_shape, labels=labels, features=feat_cfg, input_cfg=input_cfg,
+                           frames=frames, normalizer=norm, extra=extra)
+        atomic_write_json(path / "evidence.json", {**evidence, "bundle_fold": None, "bundle_seed": cfg.seed})
+        return path
     train: Any = Examples(list(xs), y_all, np.arange(len(xs)))
     if cfg.wave_augment.active:
         from .wave_augment import augmented_train
@@ -91,12 +112,6 @@ def train_final(recipe: Any, corpus: str, ws: Any, out: str | Path, epochs: int,
     finally:
         if bar is not None:
             bar.close()
-    extra = {"recipe": recipe.name, "corpus": corpus, "variant": model_spec.display, "fold": None,
-             "seed": cfg.seed, "n_utterances": len(utts), "corpus_content": ws.fingerprint(corpus),
-             "protocol": {"config": evidence.get("protocol"), "fold": {"train": "all speakers",
-                                                                      "test_speakers": []}},
-             "final_model": {"epochs": int(epochs), "speakers": sorted(set(speakers))},
-             "emoconv_version": __version__}  # no "metrics": no fold of its own; evidence.json holds the figures
     path = save_bundle(Path(out), model=result.model, model_name=model_spec.name, model_params=params,
                        input_shape=input_shape, labels=labels, features=feat_cfg, input_cfg=input_cfg,
                        frames=frames, normalizer=norm, extra=extra)

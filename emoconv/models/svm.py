@@ -113,6 +113,10 @@ class SVMClassifier:
         self.calibrated_: Any = None
         self.C_: float | None = None
         self.val_scores_: dict[float, float] = {}
+        self.fallback_scaler_: StandardScaler | None = None
+
+    #: its fitted state is plain data (scikit-learn objects), so a bundle can hold it (emoconv.estimator_bundle)
+    bundleable = True
 
     @property
     def uses_speakers(self) -> bool:
@@ -123,6 +127,8 @@ class SVMClassifier:
     def _prep(self, feats: Any, speakers: Sequence[str] | None, fit: bool) -> np.ndarray:
         x = _as_matrix(feats)
         if self.standardize == "speaker":
+            if speakers is None and not fit and getattr(self, "fallback_scaler_", None) is not None:
+                return self.fallback_scaler_.transform(x)  # a speaker heard alone (a bundle's single file)
             if speakers is None:
                 raise ConfigError("svm standardize='speaker' needs the speakers of every set "
                                   "(train_speakers=, val_speakers=, speakers=); or use standardize='global'")
@@ -185,6 +191,10 @@ class SVMClassifier:
         elif len(self.C_grid) > 1:
             best_c = self._speaker_cv(x_fit, y_fit, groups)
         self.C_ = best_c
+        if self.standardize == "speaker":  # statistics for a test speaker heard alone (emoconv.estimator_bundle)
+            raw = [_as_matrix(train_feats)] + ([_as_matrix(val_feats)] if self.train_on == "train+val" and has_val
+                                               else [])
+            self.fallback_scaler_ = StandardScaler().fit(np.concatenate(raw))
         self.svc_ = self._svc(best_c).fit(x_fit, y_fit)
         self.calibrated_ = self._calibrate(x_fit, y_fit, best_c) if self.probability else None
         return self
