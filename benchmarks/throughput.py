@@ -5,7 +5,8 @@
 2. Each system: one training step (forward, backward, Adam update) on a batch of EMODB-sized inputs (3 s
    of 40 log-mel bands at a 10 ms hop, A2 on 161 STFT bins, the 3D CNN on its volumes); multiply-adds
    counted by ``torch.utils.flop_counter.FlopCounterMode`` (FLOPs / 2, forward and backward), time the
-   median of ``--steps`` steps. Printed: G multiply-adds per step, ms per step, achieved G MAC/s and the
+   median of ``--steps`` steps (LSTM layers counted from their sizes: their fused CPU kernel is invisible to
+   the counter). Printed: G multiply-adds per step, ms per step, achieved G MAC/s and the
    share of the peak. A share far below the others marks a system whose time goes to something other than
    arithmetic (memory-bound layers, Python overhead per batch, small kernels).
 
@@ -59,6 +60,22 @@ def peak_macs(repeats: int) -> float:
     return macs / best
 
 
+def _lstm_macs(lstm: torch.nn.LSTM, inputs: tuple) -> int:
+    """Forward + backward multiply-adds of one ``nn.LSTM`` call, counted from its sizes: the fused CPU kernel
+    (``mkldnn_rnn_layer``, which emoconv.layers.rnn reaches) is invisible to ``FlopCounterMode``. Per step,
+    layer and direction the forward pass is ``4 H (D + H)`` multiply-adds; backward is twice that."""
+    x = inputs[0]
+    if isinstance(x, torch.nn.utils.rnn.PackedSequence):
+        return 0  # the packed CPU path runs per-step matmuls, which the counter sees
+    steps = x.shape[0] * x.shape[1]
+    dirs = 2 if lstm.bidirectional else 1
+    h, total, d = lstm.hidden_size, 0, lstm.input_size
+    for _ in range(lstm.num_layers):
+        total += dirs * 4 * h * (d + h) * steps
+        d = dirs * h
+    return 3 * total
+
+
 def system_step(name: str, params: dict, shape: tuple, batch: int, steps: int) -> dict:
     """G multiply-adds and seconds of one training step of ``name`` on a random batch."""
     from torch.utils.flop_counter import FlopCounterMode
@@ -81,9 +98,19 @@ def system_step(name: str, params: dict, shape: tuple, batch: int, steps: int) -
         opt.step()
 
     counter = FlopCounterMode(display=False)
-    with counter:
-        step()
-    macs = counter.get_total_flops() / 2
+    lstm_macs = [0]
+
+    def count(mod: torch.nn.Module, inp: tuple) -> None:  # every LSTM call, also emoconv.layers.rnn's per-direction ones
+        if isinstance(mod, torch.nn.LSTM):
+            lstm_macs[0] += _lstm_macs(mod, inp)
+
+    hook = torch.nn.modules.module.register_module_forward_pre_hook(count)
+    try:
+        with counter:
+            step()
+    finally:
+        hook.remove()
+    macs = counter.get_total_flops() / 2 + lstm_macs[0]
     times = _time(step, steps)
     return {"gmacs": macs / 1e9, "step_s": statistics.median(times)}
 
