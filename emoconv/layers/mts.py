@@ -49,7 +49,8 @@ class MTSConv2d(nn.Conv2d):
       input along time by ``1/s``, convolve with the original kernel, resample the output back and
       scale it as ``kernel_norm`` says: ``1/s`` of the arithmetic), or ``"auto"`` (cheaper of the two per
       branch by a multiply-add count). ``"input"`` needs time stride 1, time dilation 1 and
-      ``scale_freq=False``; ``"auto"`` falls back to ``"kernel"`` otherwise.
+      ``scale_freq=False``; ``"auto"`` also compresses time-strided layers' input (convolved with the same
+      stride, resampled to the layer's output grid) and falls back to ``"kernel"`` otherwise.
     * ``mode``: ``"shared"`` (default; true weight sharing) or ``"reference"``: the published code's
       training, kept as an ablation and equal to the published layer step for step. Each rescaled
       branch owns a trainable kernel copy (``ref_weights``: extra parameters) that is overwritten,
@@ -211,18 +212,17 @@ class MTSConv2d(nn.Conv2d):
         if (s <= 1.0 or self.strategy == "kernel" or self.mode == "reference" or self.scale_freq
                 or isinstance(self.padding, str)):
             return False
-        if self.stride[0] != 1 or self.dilation[0] != 1:
+        if self.dilation[0] != 1 or (self.stride[0] != 1 and self.strategy != "auto"):
             return False
         if self.strategy == "input":
             return True
-        # auto: multiply-adds per (batch, out-channel, freq) column; interpolation ~ 4 ops per element
+        # auto: multiply-adds per (batch, out-channel, freq) column (a strided layer: per output step);
+        # interpolation ~ 4 ops per element
         _, c, t, _ = x.shape
-        kt, kf = self.kernel_size
-        k_s = math.floor(kt * s + 1e-9)
-        per_tap = c // self.groups * kf
-        kernel_cost = (t - k_s + 1) * k_s * per_tap
-        t_c = round((t + 2 * self.padding[0]) / s)
-        input_cost = (t_c - kt + 1) * kt * per_tap + 4 * (c * t_c / max(self.out_channels, 1) + t)
+        (kt, kf), st = self.kernel_size, self.stride[0]
+        k_s, per_tap, t_c = math.floor(kt * s + 1e-9), c // self.groups * kf, round((t + 2 * self.padding[0]) / s)
+        kernel_cost = ((t - k_s) // st + 1) * k_s * per_tap
+        input_cost = ((t_c - kt) // st + 1) * kt * per_tap + 4 * (c * t_c / max(self.out_channels, 1) + t / st)
         return input_cost < kernel_cost
 
     def _pad(self, x: torch.Tensor) -> tuple[torch.Tensor, tuple[int, int] | str]:

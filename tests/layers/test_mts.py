@@ -182,6 +182,23 @@ def test_strategies_agree_on_smooth_input():
     assert not torch.equal(outs["input"], outs["kernel"])
 
 
+def test_auto_compresses_the_input_of_time_strided_layers_too():
+    """A4's first layer (stride 2): ``auto`` takes the input path for s = 2 where it is cheaper, and stays
+    close to the stretched kernel on smooth input; ``input`` itself still refuses strides."""
+    x = _smooth((2, 2, 160, 12))
+    kernel = MTSConv2d(2, 3, (10, 5), scales=(0.5, 1, 2), stride=(2, 1), padding=(4, 2))
+    auto = MTSConv2d(2, 3, (10, 5), scales=(0.5, 1, 2), stride=(2, 1), padding=(4, 2), strategy="auto")
+    with torch.no_grad():
+        kernel.weight.copy_(_smooth((3, 2, 10, 5), seed=4, coarse=3))
+    auto.load_state_dict(kernel.state_dict())
+    assert auto._use_input(2.0, x) and not kernel._use_input(2.0, x)
+    a, k = auto(x), kernel(x)
+    assert a.shape == k.shape and not torch.equal(a, k)
+    assert (a - k).norm() / k.norm() < 0.10
+    with pytest.raises(ConfigError, match="time stride 1"):
+        MTSConv2d(2, 3, (10, 5), scales=(0.5, 1, 2), stride=(2, 1), strategy="input")
+
+
 def test_invalid_settings_raise_config_error():
     with pytest.raises(ConfigError, match="lacks 1"):
         MTSConv2d(1, 1, 3, scales=(0.5, 2))
