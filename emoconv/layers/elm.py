@@ -22,6 +22,7 @@ from sklearn.preprocessing import LabelEncoder, StandardScaler
 from sklearn.utils.validation import check_is_fitted, check_random_state, validate_data
 
 from ..config import check
+from ..training.early_stop import EarlyStopping
 
 ACTIVATIONS = ("sigmoid", "tanh", "relu")
 
@@ -245,7 +246,7 @@ class NetworkELM:
         self.network.to(self.device)
         opt = torch.optim.Adam(self.network.parameters(), lr=self.lr, weight_decay=self.weight_decay)
         rng = np.random.default_rng(self.seed)
-        best, best_state, bad = float("inf"), None, 0
+        rule = EarlyStopping(self.patience)  # the trainer's rule (emoconv.training.early_stop)
         for epoch in range(self.epochs):
             self.network.train()
             order, total = rng.permutation(len(train_feats)), 0.0
@@ -257,18 +258,15 @@ class NetworkELM:
                 opt.step()
                 total += float(loss.detach()) * len(idx)
             record = {"epoch": epoch, "train_loss": total / len(order)}
+            stop = False
             if val_feats is not None and len(val_feats):
                 record["val_loss"] = self._val_loss(val_feats, np.asarray(y_val, dtype=np.int64), weight)
-                if record["val_loss"] < best:
-                    best, bad = record["val_loss"], 0
-                    best_state = {k: v.detach().clone() for k, v in self.network.state_dict().items()}
-                else:
-                    bad += 1
+                stop = rule.step(epoch + 1, -record["val_loss"], EarlyStopping.copy_of(self.network))
             self.history.append(record)
-            if bad >= self.patience:  # the trainer's rule: stop after `patience` epochs without improvement
+            if stop:
                 break
-        if best_state is not None:
-            self.network.load_state_dict(best_state)
+        if rule.best_state is not None:
+            self.network.load_state_dict(rule.best_state)
         self.elm.fit(self.functionals(train_feats), y_train)
         return self
 

@@ -18,7 +18,6 @@ from a learning-rate range test on the training partition, recorded in :attr:`Fi
 from __future__ import annotations
 
 import contextlib
-import copy
 import math
 import time
 from dataclasses import dataclass, field
@@ -32,6 +31,7 @@ from torch import nn
 from ..errors import ConfigError
 from .augment import mixup, spec_augment
 from .config import TrainConfig, resolve_device
+from .early_stop import EarlyStopping
 from .loop import Examples, evaluate, forward, is_variable, iterate_batches, predict_logits  # noqa: F401
 
 
@@ -135,7 +135,8 @@ def train_one(
     scaler = torch.amp.GradScaler("cuda") if use_amp else None
     aug = cfg.batch_augment
     aug_gen = torch.Generator().manual_seed(cfg.seed + 7919) if aug.active else None
-    best_score, best_state, best_epoch, bad = -math.inf, None, 0, 0
+    rule = EarlyStopping(cfg.patience, cfg.min_delta, cfg.min_epochs, cfg.smooth_epochs)
+    best_epoch = 0
     history: list[dict[str, float]] = []
     for epoch in range(1, cfg.max_epochs + 1):
         if hasattr(train, "new_epoch"):  # examples redrawn per epoch (noisy copies: emoconv.experiments.augment)
@@ -192,22 +193,16 @@ def train_one(
         if not math.isfinite(val_loss):
             break
         key = "val_ua" if cfg.early_stop_on == "val_ua" else "val_loss"
-        recent = [h[key] for h in history[-cfg.smooth_epochs:]]
-        score = (1 if key == "val_ua" else -1) * float(np.mean(recent))
-        history[-1]["score"] = score
-        if score > best_score + cfg.min_delta:
-            best_score, best_epoch, bad = score, epoch, 0
-            best_state = copy.deepcopy(model.state_dict())
-        elif epoch > cfg.min_epochs:
-            bad += 1
+        stop = rule.step(epoch, (1 if key == "val_ua" else -1) * history[-1][key], EarlyStopping.copy_of(model))
+        history[-1]["score"] = rule.last_score
         # MTS reference mode: fold the per-scale copies in after validation and model selection, as the
         # published training loop does (a no-op for every other model)
         _call_hook(model, "average_reference_kernels")
-        if bad >= cfg.patience:
+        if stop:
             break
-    if best_state is not None:
-        model.load_state_dict(best_state)
-    return model, best_epoch, history
+    if rule.best_state is not None:
+        model.load_state_dict(rule.best_state)
+    return model, (best_epoch if val is None else rule.best_epoch), history
 
 
 def fit(
