@@ -12,7 +12,7 @@ Per utterance the input is a sequence of spliced frames: frame ``t`` becomes the
 1. two :class:`~emoconv.layers.convtypes.ConvType` layers (``conv="S"|"T"|"ST"|"FST"``) applied to
    every valid frame's patch (time folded into the batch; ``conv="none"`` = LDNN, the patch is
    flattened directly),
-2. one BLSTM layer (128 cells per direction) over the frame sequence (packed by length),
+2. one BLSTM layer (128 cells per direction) over the frame sequence, each read within its own length,
 3. mean pooling over the valid frames, dropout 0.2,
 4. MLP: FC 128-32-32-N with ReLU (logits; the trainer applies softmax cross-entropy).
 
