@@ -75,13 +75,27 @@ def train_final(recipe: Any, corpus: str, ws: Any, out: str | Path, epochs: int,
         return build_model(model_spec.name, n_classes=len(labels), input_shape=input_shape, **params)
 
     cfg = replace(recipe.train, max_epochs=max(1, int(epochs)), seed=recipe.seeds[0], progress=progress)
-    extra = {"recipe": recipe.name, "corpus": corpus, "variant": model_spec.display, "fold": None,
-             "seed": cfg.seed, "n_utterances": len(utts), "corpus_content": ws.fingerprint(corpus),
-             "protocol": {"config": evidence.get("protocol"), "fold": {"train": "all speakers",
-                                                                      "test_speakers": []}},
-             "final_model": {"epochs": int(epochs), "speakers": sorted(set(speakers))},
-             "emoconv_version": __version__}  # no "metrics": no fold of its own; evidence.json holds the figures
-    if not isinstance(build(), torch.nn.Module):  # an estimator (the SVM): fitted once on every speaker
+    network = isinstance(build(), torch.nn.Module)
+    if network:
+        train: Any = Examples(list(xs), y_all, np.arange(len(xs)))
+        if cfg.wave_augment.active:
+            from .wave_augment import augmented_train
+
+            train = augmented_train(cfg.wave_augment, ws, feat_cfg, utts, speakers, norm, pipe.shape_one,
+                                    range(len(utts)), y_all, dict(enumerate(xs)))
+        torch.manual_seed(cfg.seed)
+        bar = None
+        if progress:
+            from tqdm import tqdm
+
+            bar = tqdm(total=int(epochs), desc="final model (all speakers)", unit="epoch")
+        try:
+            model = fit(build, train, None, cfg, n_classes=len(labels),
+                        progress=_EpochBar(bar) if bar else None).model
+        finally:
+            if bar is not None:
+                bar.close()
+    else:  # an estimator (the SVM): fitted once on every speaker's features as they are
         from .classifiers import Split, as_classifier
 
         clf = as_classifier(build, cfg, len(labels))
@@ -89,30 +103,14 @@ def train_final(recipe: Any, corpus: str, ws: Any, out: str | Path, epochs: int,
             raise ConfigError(f"emoconv train: model {model_spec.name!r} cannot be bundled (bundleable: networks "
                               "and the svm)")
         clf.fit(Split(list(normed), y_all, np.arange(len(utts)), speakers), None)
-        extra["final_model"] = {"epochs": None, "speakers": sorted(set(speakers))}
-        path = save_bundle(Path(out), model=clf.model, model_name=model_spec.name, model_params=params,
-                           input_shape=input_shape, labels=labels, features=feat_cfg, input_cfg=input_cfg,
-                           frames=frames, normalizer=norm, extra=extra)
-        atomic_write_json(path / "evidence.json", {**evidence, "bundle_fold": None, "bundle_seed": cfg.seed})
-        return path
-    train: Any = Examples(list(xs), y_all, np.arange(len(xs)))
-    if cfg.wave_augment.active:
-        from .wave_augment import augmented_train
-
-        train = augmented_train(cfg.wave_augment, ws, feat_cfg, utts, speakers, norm, pipe.shape_one,
-                                range(len(utts)), y_all, dict(enumerate(xs)))
-    torch.manual_seed(cfg.seed)
-    bar = None
-    if progress:
-        from tqdm import tqdm
-
-        bar = tqdm(total=int(epochs), desc="final model (all speakers)", unit="epoch")
-    try:
-        result = fit(build, train, None, cfg, n_classes=len(labels), progress=_EpochBar(bar) if bar else None)
-    finally:
-        if bar is not None:
-            bar.close()
-    path = save_bundle(Path(out), model=result.model, model_name=model_spec.name, model_params=params,
+        model = clf.model
+    extra = {"recipe": recipe.name, "corpus": corpus, "variant": model_spec.display, "fold": None,
+             "seed": cfg.seed, "n_utterances": len(utts), "corpus_content": ws.fingerprint(corpus),
+             "protocol": {"config": evidence.get("protocol"), "fold": {"train": "all speakers",
+                                                                      "test_speakers": []}},
+             "final_model": {"epochs": int(epochs) if network else None, "speakers": sorted(set(speakers))},
+             "emoconv_version": __version__}  # no "metrics": no fold of its own; evidence.json holds the figures
+    path = save_bundle(Path(out), model=model, model_name=model_spec.name, model_params=params,
                        input_shape=input_shape, labels=labels, features=feat_cfg, input_cfg=input_cfg,
                        frames=frames, normalizer=norm, extra=extra)
     atomic_write_json(path / "evidence.json", {**evidence, "bundle_fold": None, "bundle_seed": cfg.seed})

@@ -127,7 +127,7 @@ class SVMClassifier:
     def _prep(self, feats: Any, speakers: Sequence[str] | None, fit: bool) -> np.ndarray:
         x = _as_matrix(feats)
         if self.standardize == "speaker":
-            if speakers is None and not fit and getattr(self, "fallback_scaler_", None) is not None:
+            if speakers is None and not fit and self.fallback_scaler_ is not None:
                 return self.fallback_scaler_.transform(x)  # a speaker heard alone (a bundle's single file)
             if speakers is None:
                 raise ConfigError("svm standardize='speaker' needs the speakers of every set "

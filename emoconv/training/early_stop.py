@@ -30,6 +30,7 @@ class EarlyStopping:
         self.patience, self.min_delta, self.min_epochs, self.smooth = int(patience), float(min_delta), \
             int(min_epochs), max(1, int(smooth))
         self.best_score, self.best_epoch, self.best_state, self.bad = -math.inf, 0, None, 0
+        self.last_score = -math.inf  # the latest (smoothed) score
         self._scores: list[float] = []
 
     def step(self, epoch: int, score: float, state: Callable[[], Any] | None = None) -> bool:
