@@ -31,6 +31,7 @@ from .features.kinds import features_dict
 from .errors import BundleError, EmoconvError
 from .faults import fault_point
 from .fileio import remove_stale_temps, tmp_prefix
+from .bundle_info import format_info  # noqa: F401  (re-exported: emoconv predict --info)
 
 FORMAT = "emoconv-bundle"
 FORMAT_VERSION = 1
@@ -51,7 +52,13 @@ def save_bundle(path: str | Path, *, model: nn.Module | Any, model_name: str, mo
     path.parent.mkdir(parents=True, exist_ok=True)
     norm_state = normalizer.state_dict() if normalizer is not None else None
     network = isinstance(model, nn.Module)
-    tensors = {f"model.{k}": v.detach().cpu().contiguous() for k, v in model.state_dict().items()} if network else {}
+    if network:
+        saved_part, stored = None, model.state_dict()
+    else:  # (the part skops saves, tensors): emoconv.estimator_bundle
+        from .estimator_bundle import estimator_parts
+
+        saved_part, stored = estimator_parts(model)
+    tensors = {f"model.{k}": v.detach().cpu().contiguous() for k, v in stored.items()}
     norm_meta: dict[str, Any] = {}
     if norm_state is not None:
         for k, v in norm_state.items():
@@ -70,6 +77,8 @@ def save_bundle(path: str | Path, *, model: nn.Module | Any, model_name: str, mo
         "input": to_dict(input_cfg), "frames": frames, "normalizer": norm_meta, "extra": extra or {},
         "kind": "network" if network else "estimator",
     }
+    if stored and not network:
+        meta["estimator_state"] = True  # rebuilt from the registry on loading, then its state restored
     path.parent.mkdir(parents=True, exist_ok=True)
     remove_stale_temps(path.parent)  # a killed writer's half bundle
     tmp = Path(tempfile.mkdtemp(prefix=tmp_prefix(path.name), dir=path.parent))
@@ -78,7 +87,7 @@ def save_bundle(path: str | Path, *, model: nn.Module | Any, model_name: str, mo
         if not network:
             from .estimator_bundle import save_estimator
 
-            save_estimator(tmp, model)
+            save_estimator(tmp, saved_part)
         fault_point(path.name, "bundle")  # test hook (emoconv.faults): a kill with the bundle half written
         (tmp / "bundle.json").write_text(json.dumps(meta, indent=2, sort_keys=True, default=_json_default))
         if path.exists():
@@ -307,7 +316,7 @@ def load_bundle(path: str | Path) -> Bundle:
         if meta.get("kind", "network") == "estimator":
             from .estimator_bundle import load_estimator
 
-            model = load_estimator(path)
+            model = load_estimator(path, meta, tensors)
         else:
             model = build_model(meta["model"], n_classes=len(meta["labels"]),
                                 input_shape=tuple(meta["input_shape"]), **meta["model_params"])
@@ -344,56 +353,3 @@ def _load_normalizer(meta: dict[str, Any], tensors: dict[str, Any]) -> Any:
                 state_n[k[len("normalizer."):]] = v
         normalizer = Normalizer.from_state_dict(state_n)
     return normalizer
-
-
-def format_info(info: dict[str, Any]) -> str:
-    """:meth:`Bundle.info` as lines of text (``emoconv predict --info``)."""
-    t = info["training"]
-    lines = [f"bundle {info['bundle']}: model {info['model']}, made by emoconv {info['emoconv_version']} "
-             f"(torch {info['torch_version']}), features {info['features']}",
-             f"labels: {', '.join(info['labels'])}"]
-    if t.get("corpus"):
-        content = (t.get("corpus_content") or {}).get("hash")
-        size = ", ".join(x for x in (f"{t['n_utterances']} utterances" if t.get("n_utterances") else "",
-                                     f"content {content}" if content else "") if x)
-        rest = [f"{k} {t[k]}" for k in ("recipe", "variant", "fold", "seed") if t.get(k) is not None]
-        lines.append(f"trained on: corpus {t['corpus']}" + (f" ({size})" if size else "") + ", " + ", ".join(rest)
-                     + ("" if t.get("recipe") else " (written before emoconv recorded more)"))
-        proto = t.get("protocol") or {}
-        fold = proto.get("fold") or {}
-        final = t.get("final_model")
-        if final:  # emoconv train: every speaker trained it; its figures are the cross-validation's
-            how = f"for {final['epochs']} epochs" if final.get("epochs") else "(fitted once)"
-            lines.append(f"final model: trained on all {len(final.get('speakers') or [])} speakers {how} "
-                         "after cross-validation with protocol "
-                         f"{json.dumps(proto.get('config'), sort_keys=True)}")
-        elif proto:
-            lines.append(f"protocol: {json.dumps(proto.get('config'), sort_keys=True)}; this fold's test speakers: "
-                         f"{', '.join(map(str, fold.get('test_speakers') or [])) or '?'}")
-    else:
-        lines.append("trained on: not recorded (a bundle written before emoconv 0.2 or by hand)")
-    ft = info.get("fold_test")
-    if ft and ft.get("ua") is not None:
-        lines.append(f"this fold's test: UA {100 * ft['ua']:.2f} %, WA {100 * ft['wa']:.2f} %")
-        lines += _confusion_lines(ft.get("confusion"), info["labels"])
-    ev = info.get("cross_validated")
-    if ev:
-        planned = ev.get("folds_planned")
-        lines.append(f"cross-validated ({ev['folds_finished']} of {planned if planned else '?'} folds): UA "
-                     f"{100 * ev['ua_mean']:.2f} +- {100 * ev['ua_std']:.2f} %, WA {100 * ev['wa_mean']:.2f} +- "
-                     f"{100 * ev['wa_std']:.2f} %; pooled UA {100 * ev['pooled']['ua']:.2f} %")
-        lines.append("per fold UA: " + ", ".join(f"{f['fold']}: {100 * f['ua']:.1f}" for f in ev["per_fold"]))
-        lines += _confusion_lines(ev["pooled"].get("confusion"), info["labels"], "pooled confusion")
-    else:
-        lines.append("cross-validated: no evidence.json (the sweep has not finished, or the bundle predates it)")
-    return "\n".join(lines)
-
-
-def _confusion_lines(cm: Any, labels: list[str], title: str = "confusion") -> list[str]:
-    if not cm:
-        return []
-    width = max(6, *(len(x) for x in labels))
-    out = [f"{title} (rows true, columns predicted):", " " * (width + 1) + " ".join(f"{x[:6]:>6}" for x in labels)]
-    out += [f"{labels[i]:<{width}} " + " ".join(f"{int(v):>6}" for v in row) for i, row in enumerate(cm)]
-    return out
-

@@ -1,8 +1,12 @@
-"""Bundles of estimators (the SVM): the fitted estimator saved with skops, loaded only from allowed types.
+"""Bundles of estimators (the SVM, DNN-ELM, LSTM-ELM): the fitted estimator saved with skops, loaded only from
+allowed types.
 
 A network bundle keeps its weights in ``weights.safetensors``; an estimator's bundle (``"kind": "estimator"`` in
 ``bundle.json``) keeps the fitted estimator in ``estimator.skops`` (skops.io: a format of plain data and type
-names, not pickled code). Loading refuses a file that names a type outside scikit-learn, numpy, scipy and the
+names, not pickled code). An estimator that holds a network (the network + ELM systems) says what to keep with
+``bundle_state() -> (part, tensors)``: the ``part`` goes to ``estimator.skops``, the tensors to
+``weights.safetensors`` (``model.*``), and loading builds the registered model afresh and hands both back to its
+``load_bundle_state(part, tensors)`` (``"estimator_state": true`` in ``bundle.json``). Loading refuses a file that names a type outside scikit-learn, numpy, scipy and the
 estimators emoconv registers as bundleable (:data:`BUNDLEABLE`), so opening a bundle cannot run code it brings.
 
 Scoring follows the estimator's own rules: its ``predict`` gives the label (the SVM: scikit-learn's one-vs-one
@@ -20,12 +24,20 @@ import numpy as np
 
 from .errors import BundleError, EmoconvError
 
-__all__ = ["BUNDLEABLE", "ESTIMATOR_FILE", "load_estimator", "predict_estimator", "save_estimator"]
+__all__ = ["BUNDLEABLE", "ESTIMATOR_FILE", "estimator_parts", "load_estimator", "predict_estimator",
+           "save_estimator"]
 
 ESTIMATOR_FILE = "estimator.skops"
 #: Estimator classes (module.qualname) that a bundle may hold besides scikit-learn / numpy / scipy types.
-BUNDLEABLE = frozenset({"emoconv.models.svm.SVMClassifier"})
+BUNDLEABLE = frozenset({"emoconv.models.svm.SVMClassifier", "emoconv.layers.elm.ELMClassifier"})
 _LIBRARIES = ("sklearn.", "numpy.", "scipy.")
+
+
+def estimator_parts(estimator: Any) -> tuple[Any, dict[str, Any]]:
+    """(what ``estimator.skops`` holds, tensors for ``weights.safetensors``) of a bundleable estimator."""
+    if hasattr(estimator, "bundle_state"):
+        return estimator.bundle_state()
+    return estimator, {}
 
 
 def save_estimator(folder: Path, estimator: Any) -> None:
@@ -38,8 +50,24 @@ def save_estimator(folder: Path, estimator: Any) -> None:
     sio.dump(estimator, folder / ESTIMATOR_FILE)
 
 
-def load_estimator(folder: Path) -> Any:
-    """The estimator of a bundle folder; :class:`BundleError` for a missing, damaged or untrusted file."""
+def load_estimator(folder: Path, meta: dict[str, Any] | None = None, tensors: dict[str, Any] | None = None) -> Any:
+    """The estimator of a bundle folder; :class:`BundleError` for a missing, damaged or untrusted file.
+
+    With ``meta["estimator_state"]`` the registered model is built afresh from ``meta`` and given the skops part
+    and the bundle's ``model.*`` tensors (``load_bundle_state``).
+    """
+    part = _load_part(folder)
+    if not (meta or {}).get("estimator_state"):
+        return part
+    from .models import build_model
+
+    fresh = build_model(meta["model"], n_classes=len(meta["labels"]), input_shape=tuple(meta["input_shape"]),
+                        **meta["model_params"])
+    state = {k[len("model."):]: v for k, v in (tensors or {}).items() if k.startswith("model.")}
+    return fresh.load_bundle_state(part, state)
+
+
+def _load_part(folder: Path) -> Any:
     import skops.io as sio
 
     path = folder / ESTIMATOR_FILE
@@ -64,7 +92,10 @@ def predict_estimator(estimator: Any, names: Sequence[str], feats: Sequence[Any]
     """One row per file (``file``, ``label``, ``probabilities`` and a ``note`` where the rule was adapted)."""
     if not feats:
         return []
-    x = [np.asarray(f, dtype=np.float64).reshape(-1) for f in feats]
+    if getattr(estimator, "variable_length", False):  # per-frame inputs (the network + ELM systems) as they are
+        x: list[Any] = list(feats)
+    else:
+        x = [np.asarray(f, dtype=np.float64).reshape(-1) for f in feats]
     per_speaker = bool(getattr(estimator, "uses_speakers", False))
     kw: dict[str, Any] = {}
     note = None

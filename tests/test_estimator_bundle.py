@@ -121,3 +121,22 @@ def test_emoconv_train_ships_the_svm(tmp_path, monkeypatch):
     pred = CliRunner().invoke(main, ["predict", str(out), *map(str, wavs), "--same-speaker", "--json"])
     assert pred.exit_code == 0, pred.output
     assert len(json.loads(pred.output)) == 3
+
+
+def test_a_network_elm_run_is_bundled_and_predicts_its_test_speaker_as_the_run_did(tmp_path):
+    """DNN-ELM: the ELM goes to estimator.skops, the frame network and its input statistics to the weights."""
+    tree = {**TREE, "name": "elm-bundle", "features": {"kind": "lld"}, "input": {"length": "variable"},
+            "models": [{"name": "cnn3d.base.dnn_elm", "params": {"hidden": 8, "epochs": 2, "elm_hidden": 16}}]}
+    recipe = build_recipe(tree)
+    run_sweep(recipe, tmp_path / "run", progress=False)
+    (rec,) = [r for r in ResultsStore(tmp_path / "run").records() if r.get("bundle")]
+    folder = tmp_path / "run" / rec["bundle"]
+    meta = json.loads((folder / "bundle.json").read_text())
+    assert meta["kind"] == "estimator" and meta["estimator_state"] is True
+    bundle = load_bundle(folder)
+    assert bundle.estimator and type(bundle.model).__name__ == "NetworkELM"
+    utts = {u.uid: u for u in Workspace(recipe, None, progress=False).utterances("builtin")}
+    rows = bundle.predict_files([utts[uid].path for uid in rec["utterances"]])
+    assert [r["label"] for r in rows] == [rec["labels"][k] for k in rec["y_pred"]]
+    got = np.array([[r["probabilities"][lab] for lab in rec["labels"]] for r in rows])
+    np.testing.assert_allclose(got, np.array(rec["probs"]), atol=1e-4)

@@ -154,8 +154,12 @@ class EstimatorClassifier:
         return int(n) if n is not None else 0
 
     def stats(self) -> dict[str, Any]:
-        return {"val": {}, "hparams": {}, "grid": [], "best_epoch": None, "epochs": 0, "history": [],
-                "epoch_time_mean_s": 0.0, "branch_usage": None}
+        # the network + ELM systems keep the trainer's epoch records of their network (emoconv.layers.elm)
+        history = list(getattr(self.model, "history", None) or [])
+        times = [h["time_s"] for h in history if "time_s" in h]
+        return {"val": {}, "hparams": {}, "grid": [], "best_epoch": getattr(self.model, "best_epoch", None),
+                "epochs": len(history), "history": history,
+                "epoch_time_mean_s": float(np.mean(times)) if times else 0.0, "branch_usage": None}
 
 
 def as_classifier(build: Callable[[], Any], cfg: Any, n_classes: int, segmented: bool = False) -> Classifier:

@@ -44,71 +44,58 @@ def train_final(recipe: Any, corpus: str, ws: Any, out: str | Path, epochs: int,
 
     from .. import __version__
     from ..bundle import save_bundle
-    from ..features import Normalizer
     from ..fileio import atomic_write_json
     from ..models import build_model
-    from ..training import Examples, fit
-    from ..features.pipeline import InputPipeline
+    from .classifiers import Split, as_classifier
+    from .inputs import prepare_inputs
+    from .runner import _split_of
 
     model_spec = recipe.models[0]
-    utts = ws.utterances(corpus)
-    labels = ws.labels(corpus)
-    index = {lab: i for i, lab in enumerate(labels)}
-    y_all = np.array([index[u.label] for u in utts])
-    speakers = [u.speaker for u in utts]
     feat_cfg = recipe.features_for(model_spec)
-    feats = ws.features(corpus, feat_cfg)
     input_cfg = recipe.input_for(corpus, model_spec)
     if input_cfg.length == "segment":
         raise ConfigError("emoconv train: input.length: segment is not supported for the final model; use "
                           "variable or pad")
-    norm_mode = recipe.normalize_for(model_spec)
-    norm = Normalizer(norm_mode).fit(list(feats), speakers)
-    normed = norm.transform_many(feats, speakers) if norm_mode != "none" else list(feats)
-    pipe = InputPipeline.fit(input_cfg, normed)
-    xs, _ = pipe.shape(normed)
-    frames = pipe.frames
-    input_shape = tuple(xs[0].shape)
+    inputs = prepare_inputs(ws, corpus, feat_cfg, recipe.normalize_for(model_spec), input_cfg)  # every speaker
+    utts, labels, y_all, speakers = inputs.utts, inputs.labels, inputs.y_all, inputs.speakers
+    input_shape = inputs.input_shape
     params = dict(model_spec.params)
 
     def build() -> Any:
         return build_model(model_spec.name, n_classes=len(labels), input_shape=input_shape, **params)
 
     cfg = replace(recipe.train, max_epochs=max(1, int(epochs)), seed=recipe.seeds[0], progress=progress)
-    network = isinstance(build(), torch.nn.Module)
-    if network:
-        train: Any = Examples(list(xs), y_all, np.arange(len(xs)))
-        if cfg.wave_augment.active:
-            from .wave_augment import augmented_train
+    clf = as_classifier(build, cfg, len(labels))  # one interface for networks and estimators, as in the runner
+    if not clf.bundleable:
+        raise ConfigError(f"emoconv train: model {model_spec.name!r} cannot be bundled (bundleable: networks, "
+                          "the svm and the network + ELM systems on per-utterance features)")
+    if not clf.shapes_inputs:  # an estimator (the SVM): fitted once on every speaker's features as they are
+        inputs.as_utterances()
+    train = Split(inputs.xs, y_all, inputs.groups, speakers)
+    if cfg.wave_augment.active and clf.shapes_inputs:
+        from .wave_augment import augmented_train
 
-            train = augmented_train(cfg.wave_augment, ws, feat_cfg, utts, speakers, norm, pipe.shape_one,
-                                    range(len(utts)), y_all, dict(enumerate(xs)))
-        torch.manual_seed(cfg.seed)
-        bar = None
-        if progress:
-            from tqdm import tqdm
+        train = _split_of(augmented_train(cfg.wave_augment, ws, feat_cfg, utts, speakers, inputs.norm,
+                                          inputs.pipe.shape_one, range(len(utts)), y_all,
+                                          dict(enumerate(inputs.xs))), speakers)
+    torch.manual_seed(cfg.seed)
+    bar = None
+    if progress and epochs:
+        from tqdm import tqdm
 
-            bar = tqdm(total=int(epochs), desc="final model (all speakers)", unit="epoch")
-        try:
-            model = fit(build, train, None, cfg, n_classes=len(labels),
-                        progress=_EpochBar(bar) if bar else None).model
-        finally:
-            if bar is not None:
-                bar.close()
-    else:  # an estimator (the SVM): fitted once on every speaker's features as they are
-        from .classifiers import Split, as_classifier
-
-        clf = as_classifier(build, cfg, len(labels))
-        if not clf.bundleable:
-            raise ConfigError(f"emoconv train: model {model_spec.name!r} cannot be bundled (bundleable: networks "
-                              "and the svm)")
-        clf.fit(Split(list(normed), y_all, np.arange(len(utts)), speakers), None)
-        model = clf.model
+        bar = tqdm(total=int(epochs), desc="final model (all speakers)", unit="epoch")
+    try:
+        clf.fit(train, None, progress=_EpochBar(bar) if bar else None)
+    finally:
+        if bar is not None:
+            bar.close()
+    model, norm, frames = clf.model, inputs.norm, inputs.frames
+    trained_epochs = clf.stats()["epochs"] or None  # None for an estimator (fitted once)
     extra = {"recipe": recipe.name, "corpus": corpus, "variant": model_spec.display, "fold": None,
              "seed": cfg.seed, "n_utterances": len(utts), "corpus_content": ws.fingerprint(corpus),
              "protocol": {"config": evidence.get("protocol"), "fold": {"train": "all speakers",
                                                                       "test_speakers": []}},
-             "final_model": {"epochs": int(epochs) if network else None, "speakers": sorted(set(speakers))},
+             "final_model": {"epochs": trained_epochs, "speakers": sorted(set(speakers))},
              "emoconv_version": __version__}  # no "metrics": no fold of its own; evidence.json holds the figures
     path = save_bundle(Path(out), model=model, model_name=model_spec.name, model_params=params,
                        input_shape=input_shape, labels=labels, features=feat_cfg, input_cfg=input_cfg,

@@ -23,7 +23,6 @@ from .. import __version__
 from ..config import to_dict
 from ..errors import ConfigError
 from ..features.kinds import features_dict
-from ..features.pipeline import InputPipeline
 from ..fileio import stable_hash
 from .classifiers import Split, as_classifier
 from .runconfig import RunConfig, train_key  # noqa: F401  (train_key: re-exported)
@@ -103,28 +102,22 @@ def execute_run(recipe: Recipe, run: RunSpec, ws: Workspace, rundir: Path | None
                 progress: Any = None) -> RunRecord:
     """Train and evaluate one run; return its result record (:meth:`RunRecord.to_dict` is its JSON)."""
 
-    from ..features import Normalizer
     from ..features.kinds import is_segmented
     from ..models import build_model
     from ..protocol import classification_metrics
     from ..training.config import resolve_device
+    from .inputs import prepare_inputs
 
     t0 = time.perf_counter()
-    utts = ws.utterances(run.corpus)
-    labels = ws.labels(run.corpus)
-    index = {lab: i for i, lab in enumerate(labels)}
-    y_all = np.array([index[u.label] for u in utts])
     rc = run.resolved(recipe)
     fold = ws.folds_for(run.corpus, rc.protocol)[run.fold]
     feat_cfg = rc.features
     segmented = is_segmented(feat_cfg)
-    feats = ws.features(run.corpus, feat_cfg)
-    speakers = [u.speaker for u in utts]
-
     norm_mode = rc.normalize
     fit_idx = tuple(fold.train) + (tuple(fold.val) if rc.train.fixed_epochs else ())  # what trains
-    norm = Normalizer(norm_mode).fit([feats[i] for i in fit_idx], [speakers[i] for i in fit_idx])
-    normed = norm.transform_many(feats, speakers) if norm_mode != "none" else list(feats)
+    inputs = prepare_inputs(ws, run.corpus, feat_cfg, norm_mode, rc.input, fit_idx, segmented)
+    utts, labels, y_all, speakers = inputs.utts, inputs.labels, inputs.y_all, inputs.speakers
+    norm, normed, pipe = inputs.norm, inputs.normed, inputs.pipe
     input_cfg = rc.input
     torch.manual_seed(run.seed)
     cfg = rc.run_train
@@ -132,18 +125,15 @@ def execute_run(recipe: Recipe, run: RunSpec, ws: Workspace, rundir: Path | None
     n_classes = len(labels)
     test_utts = np.sort(np.asarray(fold.test, dtype=np.int64))  # the order part() yields
     device = resolve_device(cfg.device)
-
-    pipe = InputPipeline.fit(input_cfg, normed, segmented)  # the lengths of the whole corpus (no labels)
-    xs, groups = pipe.shape(normed)
-    frames = pipe.frames
-    input_shape = tuple(xs[0].shape)
+    input_shape = inputs.input_shape
 
     def build() -> Any:
         return build_model(run.model.name, n_classes=n_classes, input_shape=input_shape, **params)
 
     clf = as_classifier(build, cfg, n_classes, segmented)
     if not clf.shapes_inputs:  # an estimator on per-utterance features: each utterance's features as they are
-        xs, groups, frames = list(normed), np.arange(len(normed)), None
+        inputs.as_utterances()
+    xs, groups, frames = inputs.xs, inputs.groups, (inputs.frames if clf.shapes_inputs else None)
     augment = rc.augment
     noisy_ids: list[str] | None = None
     describe = None

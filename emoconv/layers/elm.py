@@ -22,7 +22,6 @@ from sklearn.preprocessing import LabelEncoder, StandardScaler
 from sklearn.utils.validation import check_is_fitted, check_random_state, validate_data
 
 from ..config import check
-from ..training.early_stop import EarlyStopping
 
 ACTIVATIONS = ("sigmoid", "tanh", "relu")
 
@@ -159,12 +158,55 @@ def pad_steps(items: Sequence[torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor
     return torch.stack(out), lengths
 
 
+class StepTraining(torch.nn.Module):
+    """The trainer's view of a step-level network (see :mod:`emoconv.training.loop`'s conventions).
+
+    Examples are per-utterance tensors ``(T_i, *rest)``; :meth:`collate` edge-pads a batch (:func:`pad_steps`)
+    and standardises it with ``mean`` / ``std`` (the training set's, along the last axis). The network maps
+    ``(x (B, T, *rest), lengths)`` to step logits ``(B, S, K)``; :meth:`training_loss` is the cross-entropy of the
+    utterance label on every valid step, and :meth:`utterance_logits` the log of the mean step posterior.
+    """
+
+    def __init__(self, network: torch.nn.Module, mean: torch.Tensor | None = None,
+                 std: torch.Tensor | None = None) -> None:
+        super().__init__()
+        self.network, self.mean, self.std = network, mean, std
+
+    def collate(self, items: Sequence[torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
+        x, lengths = pad_steps(items)
+        if self.mean is not None:
+            x = (x - self.mean) / self.std
+        return x, lengths
+
+    def forward(self, x: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+        return self.network(x, lengths=lengths)
+
+    def step_mask(self, logits: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+        """``(B, S)`` True on the valid steps (the network's ``step_lengths`` when it has one)."""
+        steps = logits.shape[1]
+        step_len = self.network.step_lengths(lengths) if hasattr(self.network, "step_lengths") else lengths
+        step_len = torch.clamp(step_len.to(logits.device), max=steps)
+        return torch.arange(steps, device=logits.device)[None, :] < step_len[:, None]
+
+    def training_loss(self, logits: torch.Tensor, y: torch.Tensor, lengths: torch.Tensor,
+                      weight: torch.Tensor | None) -> torch.Tensor:
+        mask = self.step_mask(logits, lengths)
+        target = y.long()[:, None].expand(mask.shape)
+        return torch.nn.functional.cross_entropy(logits[mask], target[mask], weight=weight)
+
+    def utterance_logits(self, logits: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+        mask = self.step_mask(logits, lengths).unsqueeze(-1)
+        probs = (logits.softmax(-1) * mask).sum(1) / mask.sum(1).clamp_min(1)
+        return probs.clamp_min(1e-12).log()
+
+
 class NetworkELM:
     """A step-level network trained by cross-entropy, then an ELM on utterance functionals.
 
     The recipe of Han et al. (Interspeech 2014) generalised to any network that maps a
     batch to step logits: the network ``net(x, lengths) -> (B, S, K)`` is trained with the
-    utterance label on every valid step (Adam, mini-batches, early stopping on the
+    utterance label on every valid step by the project's trainer
+    (:func:`emoconv.training.trainer.train_one`: Adam, mini-batches in a seeded order, early stopping on the
     validation loss); its softmax posteriors are summarised per utterance by
     :func:`posterior_functionals` (``4K`` values) and an :class:`ELMClassifier` is fitted on
     the training utterances' functionals. Used by DNN-ELM and LSTM-ELM (steps = frames)
@@ -174,9 +216,11 @@ class NetworkELM:
     y_val) -> self`` and ``predict_proba(feats) -> (N, K)``. ``feats`` are lists of
     per-utterance tensors; variable first-axis lengths are edge-padded (:func:`pad_steps`).
     Inputs are standardised with the mean and std of the training set along their last axis.
+    After :meth:`fit`, :attr:`history` and :attr:`best_epoch` hold the trainer's epoch records.
     """
 
     variable_length = True
+    bundleable = True  # emoconv.estimator_bundle: the ELM with skops, the network and input statistics as tensors
 
     def __init__(self, network: torch.nn.Module, n_classes: int, epochs: int = 20, batch_size: int = 128,
                  lr: float = 3e-3, weight_decay: float = 0.0, patience: int = 3, elm_hidden: int = 256,
@@ -185,6 +229,9 @@ class NetworkELM:
         check(n_classes >= 2, f"model.n_classes: {n_classes!r} must be at least 2")
         check(epochs >= 1, f"model.epochs: {epochs!r} must be at least 1")
         check(batch_size >= 1, f"model.batch_size: {batch_size!r} must be at least 1")
+        check(lr > 0, f"model.lr: {lr!r} must be > 0")
+        check(weight_decay >= 0, f"model.weight_decay: {weight_decay!r} must be >= 0")
+        check(patience >= 1, f"model.patience: {patience!r} must be at least 1")
         check(class_weight in (None, "balanced"), f"model.class_weight: {class_weight!r} must be null or 'balanced'")
         self.network, self.n_classes = network, int(n_classes)
         self.epochs, self.batch_size, self.lr, self.weight_decay = epochs, batch_size, lr, weight_decay
@@ -193,39 +240,26 @@ class NetworkELM:
         self.elm = ELMClassifier(n_hidden=elm_hidden, activation=elm_activation, alpha=elm_alpha,
                                  random_state=seed)
         self.history: list[dict[str, float]] = []
-        self._mean: torch.Tensor | None = None
-        self._std: torch.Tensor | None = None
+        self.best_epoch: int | None = None
+        self.steps = StepTraining(network)
 
-    # ------------------------------------------------------------------ helpers
-    def _batch(self, items: Sequence[torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
-        x, lengths = pad_steps(items)
-        if self._mean is not None:
-            x = (x - self._mean) / self._std
-        return x.to(self.device), lengths.to(self.device)
+    def _examples(self, feats: Sequence[torch.Tensor], y: np.ndarray | None = None):
+        from ..training.loop import Examples
 
-    def _step_logits(self, x: torch.Tensor, lengths: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        logits = self.network(x, lengths=lengths)
-        steps = logits.shape[1]
-        step_len = self.network.step_lengths(lengths) if hasattr(self.network, "step_lengths") else lengths
-        step_len = torch.clamp(step_len, max=steps)
-        mask = torch.arange(steps, device=logits.device)[None, :] < step_len[:, None]
-        return logits, mask
-
-    def _loss(self, items, y, weight) -> torch.Tensor:
-        x, lengths = self._batch(items)
-        logits, mask = self._step_logits(x, lengths)
-        target = torch.as_tensor(y, device=logits.device).long()[:, None].expand(mask.shape)
-        return torch.nn.functional.cross_entropy(logits[mask], target[mask], weight=weight)
+        return Examples(list(feats), np.zeros(len(feats), np.int64) if y is None else y)
 
     @torch.no_grad()
     def step_posteriors(self, feats: Sequence[torch.Tensor]) -> list[torch.Tensor]:
         """Softmax posteriors of every valid step, one ``(S_i, K)`` tensor per utterance."""
+        from ..training.loop import iterate_batches
+
         self.network.eval()
         out: list[torch.Tensor] = []
-        for start in range(0, len(feats), self.batch_size):
-            logits, mask = self._step_logits(*self._batch(feats[start:start + self.batch_size]))
-            probs = logits.softmax(-1).cpu()
-            out.extend(p[m] for p, m in zip(probs, mask.cpu()))
+        for x, lengths, _, _ in iterate_batches(self._examples(feats), self.batch_size, False, False, None,
+                                                self.steps.collate):
+            logits = self.steps(x.to(self.device), lengths.to(self.device))
+            mask = self.steps.step_mask(logits, lengths).cpu()
+            out.extend(p[m] for p, m in zip(logits.softmax(-1).cpu(), mask))
         return out
 
     def functionals(self, feats: Sequence[torch.Tensor]) -> np.ndarray:
@@ -234,50 +268,23 @@ class NetworkELM:
 
     # ------------------------------------------------------------------ estimator API
     def fit(self, train_feats, y_train, val_feats=None, y_val=None) -> "NetworkELM":
+        from ..training import TrainConfig
+        from ..training.trainer import train_one
+
         y_train = np.asarray(y_train, dtype=np.int64)
         check(len(train_feats) == len(y_train) > 0, "fit: train_feats and y_train must be non-empty and equally long")
         flat = torch.cat([torch.as_tensor(t, dtype=torch.float32).reshape(-1, t.shape[-1]) for t in train_feats])
-        self._mean, self._std = flat.mean(0), flat.std(0).clamp_min(1e-5)
-        weight = None
-        if self.class_weight == "balanced":
-            counts = np.bincount(y_train, minlength=self.n_classes).astype(np.float64)
-            w = np.where(counts > 0, len(y_train) / (self.n_classes * np.maximum(counts, 1)), 0.0)
-            weight = torch.tensor(w, dtype=torch.float32, device=self.device)
-        self.network.to(self.device)
-        opt = torch.optim.Adam(self.network.parameters(), lr=self.lr, weight_decay=self.weight_decay)
-        rng = np.random.default_rng(self.seed)
-        rule = EarlyStopping(self.patience)  # the trainer's rule (emoconv.training.early_stop)
-        for epoch in range(self.epochs):
-            self.network.train()
-            order, total = rng.permutation(len(train_feats)), 0.0
-            for start in range(0, len(order), self.batch_size):
-                idx = order[start:start + self.batch_size]
-                loss = self._loss([train_feats[i] for i in idx], y_train[idx], weight)
-                opt.zero_grad()
-                loss.backward()
-                opt.step()
-                total += float(loss.detach()) * len(idx)
-            record = {"epoch": epoch, "train_loss": total / len(order)}
-            stop = False
-            if val_feats is not None and len(val_feats):
-                record["val_loss"] = self._val_loss(val_feats, np.asarray(y_val, dtype=np.int64), weight)
-                stop = rule.step(epoch + 1, -record["val_loss"], EarlyStopping.copy_of(self.network))
-            self.history.append(record)
-            if stop:
-                break
-        if rule.best_state is not None:
-            self.network.load_state_dict(rule.best_state)
+        self.steps.mean, self.steps.std = flat.mean(0), flat.std(0).clamp_min(1e-5)
+        cfg = TrainConfig(lr=self.lr, weight_decay=self.weight_decay, batch_size=self.batch_size,
+                          max_epochs=self.epochs, patience=self.patience, class_weighted=self.class_weight is not None,
+                          seed=self.seed, device=str(self.device), eval_batch_size=self.batch_size, progress=False)
+        val = None
+        if val_feats is not None and len(val_feats):
+            val = self._examples(val_feats, np.asarray(y_val, dtype=np.int64))
+        _, self.best_epoch, self.history = train_one(lambda: self.steps, self._examples(train_feats, y_train), val,
+                                                     cfg, self.n_classes, self.lr, self.weight_decay)
         self.elm.fit(self.functionals(train_feats), y_train)
         return self
-
-    @torch.no_grad()
-    def _val_loss(self, feats, y, weight) -> float:
-        self.network.eval()
-        total = 0.0
-        for start in range(0, len(feats), self.batch_size):
-            part = slice(start, start + self.batch_size)
-            total += float(self._loss(feats[part], y[part], weight)) * len(y[part])
-        return total / len(y)
 
     def predict_proba(self, feats) -> np.ndarray:
         """``(N, K)`` class scores of the ELM (softmax of its outputs); unseen classes get 0."""
@@ -289,12 +296,28 @@ class NetworkELM:
     def predict(self, feats) -> np.ndarray:
         return self.predict_proba(feats).argmax(1)
 
+    # ------------------------------------------------------------------ bundle hooks (emoconv.estimator_bundle)
+    def bundle_state(self) -> tuple[ELMClassifier, dict[str, torch.Tensor]]:
+        """What a bundle keeps: the fitted ELM (saved with skops) and the tensors (network weights, input statistics)."""
+        check(self.steps.mean is not None, "NetworkELM: fit the estimator before bundling it")
+        tensors = {f"network.{k}": v for k, v in self.network.state_dict().items()}
+        return self.elm, {**tensors, "input.mean": self.steps.mean, "input.std": self.steps.std}
+
+    def load_bundle_state(self, elm: ELMClassifier, tensors: dict[str, torch.Tensor]) -> "NetworkELM":
+        """Restore :meth:`bundle_state` into this (freshly built) estimator; returns it, in eval mode."""
+        self.network.load_state_dict({k[len("network."):]: v for k, v in tensors.items() if k.startswith("network.")})
+        self.steps.mean, self.steps.std = tensors["input.mean"], tensors["input.std"]
+        self.elm = elm
+        self.network.eval()
+        return self
+
     @torch.no_grad()
     def embed(self, feats) -> np.ndarray:
         """Utterance representations ``(N, D)``: the network's ``embed`` (top FC layer, step mean)."""
+        from ..training.loop import iterate_batches
+
         self.network.eval()
-        parts = []
-        for start in range(0, len(feats), self.batch_size):
-            x, lengths = self._batch(feats[start:start + self.batch_size])
-            parts.append(self.network.embed(x, lengths=lengths).cpu().numpy())
+        parts = [self.network.embed(x.to(self.device), lengths=lengths.to(self.device)).cpu().numpy()
+                 for x, lengths, _, _ in iterate_batches(self._examples(feats), self.batch_size, False, False, None,
+                                                         self.steps.collate)]
         return np.concatenate(parts)

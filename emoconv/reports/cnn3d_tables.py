@@ -227,7 +227,8 @@ def tsne_figures(records: Sequence[dict[str, Any]], cfg: dict[str, Any], out_dir
     if not have:
         return [], ["No t-SNE figure: no run stored test embeddings; set `report: {embeddings: true}` and "
                     "`bundle: first_fold` in the recipe and run it again."]
-    torch_models = {v: r for v, r in have.items() if r.get("history")} or have
+    # networks trained end to end have the trainer's grid; the network + ELM systems (history only) do not
+    torch_models = {v: r for v, r in have.items() if r.get("grid")} or have
     key = "val" if cfg.get("select") == "validation" else "metrics"
     best = max(torch_models, key=lambda v: np.mean([r.get(key, {}).get("ua", 0.0) for r in variants[v]]))
     chosen = list(have) if cfg.get("tsne") == "all" else [best]

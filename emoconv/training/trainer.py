@@ -25,14 +25,14 @@ from typing import Any, Callable
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 from torch import nn
 
 from ..errors import ConfigError
 from .augment import mixup, spec_augment
 from .config import TrainConfig, resolve_device
 from .early_stop import EarlyStopping
-from .loop import Examples, evaluate, forward, is_variable, iterate_batches, predict_logits  # noqa: F401
+from .loop import (Examples, collate_of, evaluate, forward, is_variable, iterate_batches, loss_of,  # noqa: F401
+                   predict_logits)
 
 
 @dataclass
@@ -81,7 +81,7 @@ def _probe(model: nn.Module, val: Examples, record: dict[str, Any], device: str)
     """Store :func:`~emoconv.layers.mts_stats.probe_mts` of the first validation batch in ``record``."""
     from ..layers.mts_stats import probe_mts
 
-    batch = next(iterate_batches(val, 32, is_variable(model), False, None), None)
+    batch = next(iterate_batches(val, 32, is_variable(model), False, None, collate_of(model)), None)
     if batch is None:
         return
     x, lens, y, _ = batch
@@ -130,7 +130,7 @@ def train_one(
         steps = max(1, math.ceil(len(train) / cfg.batch_size))
         scheduler = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=lr, epochs=cfg.max_epochs, steps_per_epoch=steps,
                                                         pct_start=0.1)
-    variable = is_variable(model)
+    variable, collate, loss_fn = is_variable(model), collate_of(model), loss_of(model)
     use_amp = cfg.amp and device.startswith("cuda")  # mixed precision on CUDA only; on CPU a no-op
     scaler = torch.amp.GradScaler("cuda") if use_amp else None
     aug = cfg.batch_augment
@@ -144,7 +144,7 @@ def train_one(
         model.train()
         t0 = time.perf_counter()
         total, count = 0.0, 0
-        for x, lens, y, _ in iterate_batches(train, cfg.batch_size, variable, True, rng):
+        for x, lens, y, _ in iterate_batches(train, cfg.batch_size, variable, True, rng, collate):
             x, y = x.to(device), y.to(device)
             y_b, lam = y, 1.0
             if aug_gen is not None:  # training batches only (emoconv.training.augment)
@@ -152,10 +152,11 @@ def train_one(
                 if aug.mixup > 0:
                     x, y, y_b, lam, lens = mixup(x, y, lens, aug.mixup, aug_gen)
             with torch.autocast("cuda", dtype=torch.float16) if use_amp else contextlib.nullcontext():
-                logits = forward(model, x, None if lens is None else lens.to(device), y if lam >= 0.5 else y_b)
-                loss = F.cross_entropy(logits.float(), y, weight=weight)
+                lens = None if lens is None else lens.to(device)
+                logits = forward(model, x, lens, y if lam >= 0.5 else y_b)
+                loss = loss_fn(logits, y, lens, weight)
                 if lam < 1.0:
-                    loss = lam * loss + (1.0 - lam) * F.cross_entropy(logits.float(), y_b, weight=weight)
+                    loss = lam * loss + (1.0 - lam) * loss_fn(logits, y_b, lens, weight)
                 penalty = _call_hook(model, "penalty_loss")
                 if isinstance(penalty, torch.Tensor):
                     loss = loss + penalty

@@ -193,13 +193,15 @@ def test_early_stop_on(monkeypatch, on, best, epochs):
 
 def test_class_weighting_uses_the_papers_formula(monkeypatch):
     seen = []
-    original = trainer_mod.F.cross_entropy
+    import emoconv.training.loop as loop_mod  # the trainer's default loss lives with the batch loop
+
+    original = loop_mod.F.cross_entropy
 
     def ce(logits, y, weight=None, **kwargs):
         seen.append(None if weight is None else weight.clone())
         return original(logits, y, weight=weight, **kwargs)
 
-    monkeypatch.setattr(trainer_mod.F, "cross_entropy", ce)
+    monkeypatch.setattr(loop_mod.F, "cross_entropy", ce)
     train = Examples(_toy().x[:7], np.array([0, 0, 0, 0, 1, 1, 2]))
     cfg = TrainConfig(max_epochs=1, batch_size=8, progress=False, class_weighted=True, class_weight_alpha=2.0)
     fit(_build, train, _toy(seed=1), cfg, n_classes=3)

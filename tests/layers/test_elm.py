@@ -109,11 +109,18 @@ def test_network_elm_learns_a_frame_level_toy_task():
 
 @pytest.mark.parametrize("patience", [1, 3])
 def test_network_elm_stops_by_the_trainers_patience_rule(patience):
-    """lr = 0: the first epoch stays the best, so training stops after 1 + ``patience`` epochs, as in the
-    trainer (``emoconv.training.train_one``: stop after ``patience`` epochs without improvement)."""
+    """Validation labels flipped: the validation loss rises once training works, so training stops
+    ``patience`` epochs after the best one, as in the trainer (``emoconv.training.train_one``)."""
     torch.manual_seed(0)
-    feats = [torch.randn(6, 3) for _ in range(12)]
-    y = [i % 2 for i in range(12)]
-    est = NetworkELM(_Steps(), n_classes=2, epochs=20, batch_size=4, lr=0.0, patience=patience, elm_hidden=8)
-    est.fit(feats[:8], y[:8], feats[8:], y[8:])
-    assert len(est.history) == 1 + patience
+    feats = [torch.randn(6, 3) + (2.0 if i % 2 else -2.0) for i in range(12)]
+    y = np.array([i % 2 for i in range(12)])
+    est = NetworkELM(_Steps(), n_classes=2, epochs=40, batch_size=4, lr=0.5, patience=patience, elm_hidden=8)
+    est.fit(feats[:8], y[:8], feats[8:], 1 - y[8:])
+    losses = [h["val_loss"] for h in est.history]
+    assert len(losses) < 40 and len(losses) == int(np.argmin(losses)) + 1 + patience
+    assert est.best_epoch == int(np.argmin(losses)) + 1
+
+
+def test_network_elm_rejects_a_learning_rate_of_zero():
+    with pytest.raises(ConfigError, match="model.lr"):
+        NetworkELM(_Steps(), n_classes=2, lr=0.0)

@@ -21,7 +21,7 @@ def _rec(variant, model, fold, ua, params=None, n_params=1000, y_true=(0, 1, 2, 
             "labels": LABELS, "y_true": list(y_true), "y_pred": list(y_pred),
             "utterances": list(uids or [f"a:u{fold}{i}" for i in range(len(y_true))]), "group": None,
             "protocol": {"config": {"kind": "multicorpus", "folds": 5, "seed": 0},
-                         "fold": {"test_speakers": list(test_speakers)}}, "history": [], **extra}
+                         "fold": {"test_speakers": list(test_speakers)}}, "history": [], "grid": [], **extra}
 
 
 def test_table1_counts_test_utterances_per_corpus_and_class_once():
@@ -100,8 +100,9 @@ def test_layout_labels_published_and_draws_tsne(tmp_path):
     np.save(buf, (rng.normal(size=(20, 8)) + 3 * np.eye(8)[y]).astype(np.float32))
     (rundir / "embeddings" / "k1.npy").write_bytes(buf.getvalue())
     torch_rec = _rec("3D", "cnn3d.dnn", 0, .6, y_true=y, y_pred=y, history=[{"epoch": 1}],
-                     embedding="embeddings/k1.npy")
-    elm_rec = _rec("ELM", "cnn3d.base.dnn_elm", 0, .9, y_true=y, y_pred=y, embedding="embeddings/missing.npy")
+                     grid=[{"lr": 1e-3}], embedding="embeddings/k1.npy")
+    elm_rec = _rec("ELM", "cnn3d.base.dnn_elm", 0, .9, y_true=y, y_pred=y, history=[{"epoch": 1}],
+                   embedding="embeddings/missing.npy")
     out = rundir / "report"
     rep = cnn3d_tables([torch_rec, elm_rec], {"published": True}, out)
     assert "Table 1 (published)" in rep.tables and "Table 5 (published): 3D-CNN-DNN (%)" in rep.tables

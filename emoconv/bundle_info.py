@@ -1,0 +1,61 @@
+"""``emoconv predict --info``: a bundle's :meth:`~emoconv.bundle.Bundle.info` as lines of text."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+__all__ = ["format_info"]
+
+
+def format_info(info: dict[str, Any]) -> str:
+    """:meth:`Bundle.info` as lines of text (``emoconv predict --info``)."""
+    t = info["training"]
+    lines = [f"bundle {info['bundle']}: model {info['model']}, made by emoconv {info['emoconv_version']} "
+             f"(torch {info['torch_version']}), features {info['features']}",
+             f"labels: {', '.join(info['labels'])}"]
+    if t.get("corpus"):
+        content = (t.get("corpus_content") or {}).get("hash")
+        size = ", ".join(x for x in (f"{t['n_utterances']} utterances" if t.get("n_utterances") else "",
+                                     f"content {content}" if content else "") if x)
+        rest = [f"{k} {t[k]}" for k in ("recipe", "variant", "fold", "seed") if t.get(k) is not None]
+        lines.append(f"trained on: corpus {t['corpus']}" + (f" ({size})" if size else "") + ", " + ", ".join(rest)
+                     + ("" if t.get("recipe") else " (written before emoconv recorded more)"))
+        proto = t.get("protocol") or {}
+        fold = proto.get("fold") or {}
+        final = t.get("final_model")
+        if final:  # emoconv train: every speaker trained it; its figures are the cross-validation's
+            how = f"for {final['epochs']} epochs" if final.get("epochs") else "(fitted once)"
+            lines.append(f"final model: trained on all {len(final.get('speakers') or [])} speakers {how} "
+                         "after cross-validation with protocol "
+                         f"{json.dumps(proto.get('config'), sort_keys=True)}")
+        elif proto:
+            lines.append(f"protocol: {json.dumps(proto.get('config'), sort_keys=True)}; this fold's test speakers: "
+                         f"{', '.join(map(str, fold.get('test_speakers') or [])) or '?'}")
+    else:
+        lines.append("trained on: not recorded (a bundle written before emoconv 0.2 or by hand)")
+    ft = info.get("fold_test")
+    if ft and ft.get("ua") is not None:
+        lines.append(f"this fold's test: UA {100 * ft['ua']:.2f} %, WA {100 * ft['wa']:.2f} %")
+        lines += _confusion_lines(ft.get("confusion"), info["labels"])
+    ev = info.get("cross_validated")
+    if ev:
+        planned = ev.get("folds_planned")
+        lines.append(f"cross-validated ({ev['folds_finished']} of {planned if planned else '?'} folds): UA "
+                     f"{100 * ev['ua_mean']:.2f} +- {100 * ev['ua_std']:.2f} %, WA {100 * ev['wa_mean']:.2f} +- "
+                     f"{100 * ev['wa_std']:.2f} %; pooled UA {100 * ev['pooled']['ua']:.2f} %")
+        lines.append("per fold UA: " + ", ".join(f"{f['fold']}: {100 * f['ua']:.1f}" for f in ev["per_fold"]))
+        lines += _confusion_lines(ev["pooled"].get("confusion"), info["labels"], "pooled confusion")
+    else:
+        lines.append("cross-validated: no evidence.json (the sweep has not finished, or the bundle predates it)")
+    return "\n".join(lines)
+
+
+def _confusion_lines(cm: Any, labels: list[str], title: str = "confusion") -> list[str]:
+    if not cm:
+        return []
+    width = max(6, *(len(x) for x in labels))
+    out = [f"{title} (rows true, columns predicted):", " " * (width + 1) + " ".join(f"{x[:6]:>6}" for x in labels)]
+    out += [f"{labels[i]:<{width}} " + " ".join(f"{int(v):>6}" for v in row) for i, row in enumerate(cm)]
+    return out
+
