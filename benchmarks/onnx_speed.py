@@ -14,6 +14,7 @@ exports it with `emoconv export --onnx`, writes a 3 s clip, and measures
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import subprocess
 import sys
@@ -106,8 +107,11 @@ def main() -> None:
         per_round = max(1, warm_n // 2)
         for _ in range(2):
             for k in warm:
+                # the ONNX child runs with one BLAS thread, as emoconv_onnx.py sets for itself when it is the program
+                # (this benchmark file loads numpy before the runner module could)
+                env = {**os.environ, "OPENBLAS_NUM_THREADS": "1"} if k == "onnx" else None
                 res = subprocess.run([sys.executable, __file__, "--warm-child", k, str(out if k == "onnx" else bundle),
-                                      str(clip), str(per_round)], check=True, capture_output=True, text=True)
+                                      str(clip), str(per_round)], check=True, capture_output=True, text=True, env=env)
                 warm[k] += [float(v) for v in res.stdout.split()[-per_round:]]
     med = {k: statistics.median(v) for k, v in cold.items()}
     wmed = {k: statistics.median(v) for k, v in warm.items()}
