@@ -16,7 +16,8 @@ to ``--workdir`` (default runs/bench-strong) and are resumed: a rerun after an i
 the folds that are missing. Targets (issue: emoconv's own recipe): UA above the SVM on every corpus; on
 RAVDESS at least 65.85 (10 points above the MTS paper's best RAVDESS figure, 55.85).
 
-    python benchmarks/strong_recipe.py [--corpora savee,emovo] [--workers 2] [--json]
+    python benchmarks/strong_recipe.py [--corpora savee,emovo] [--workers 2] [--set KEY=VALUE ...] [--workdir DIR]
+        [--json]
 """
 
 from __future__ import annotations
@@ -64,6 +65,9 @@ def main() -> None:
     ap.add_argument("--corpora", default="savee,ravdess,emovo,urdu")
     ap.add_argument("--workdir", type=Path, default=Path("runs/bench-strong"))
     ap.add_argument("--workers", type=int, default=2)
+    ap.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
+                    help="an override of ECNet's recipe (repeatable), e.g. train.batch_augment.mixup=0; "
+                         "use a --workdir of its own (the SVM is refitted there from cached features)")
     add_json_flag(ap)
     args = ap.parse_args()
     fig = Figures("strong_recipe", args)
@@ -79,7 +83,7 @@ def main() -> None:
             continue
         tree = load_recipe_dict(DEFAULT_RECIPE)
         tree["corpora"] = {corpus: {"path": str(path)}}
-        over = ["protocol.kind=loso"] + (["normalize=global"] if corpus in GLOBAL_NORM else [])
+        over = ["protocol.kind=loso"] + (["normalize=global"] if corpus in GLOBAL_NORM else []) + args.overrides
         ec = run(tree, over, args.workdir / f"{corpus}-ecnet", corpus, args.workers)
         svm = run(svm_tree(corpus, path), [], args.workdir / f"{corpus}-svm", corpus, args.workers)
         fused = fuse(ec, svm)
