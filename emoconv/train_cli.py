@@ -34,7 +34,7 @@ def train_corpus(corpus: str, path: Path, recipe_path: Path | None, out: Path | 
     from .errors import ConfigError
     from .experiments import run_sweep
     from .experiments.evidence import variant_evidence
-    from .experiments.final import final_epochs, train_final
+    from .experiments.final import check_final, final_epochs, train_final
     from .experiments.recipe import build_recipe, load_recipe_dict
     from .experiments.workspace import Workspace
 
@@ -49,6 +49,7 @@ def train_corpus(corpus: str, path: Path, recipe_path: Path | None, out: Path | 
         raise ConfigError(f"{rpath}: emoconv train needs a recipe with exactly one model, found {len(models)}")
     tree["bundle"] = "none"
     recipe = build_recipe(tree, overrides, where=str(rpath))
+    check_final(recipe, corpus)
     workdir = Path(workdir) if workdir else Path("runs") / f"train-{corpus}"
     out = Path(out) if out else workdir / "model"
     ws = Workspace(recipe, progress=progress)

@@ -73,3 +73,7 @@ def test_bad_input_is_one_line_before_anything_runs(tmp_path, monkeypatch):
                                     str(tmp_path / "w")])
     assert res.exit_code != 0 and "train.max_epochs" in res.output
     assert not (tmp_path / "w").exists()
+    res = CliRunner().invoke(main, ["train", "emovo", str(corpus), "input.length=segment", "--workdir",
+                                    str(tmp_path / "w")])
+    assert res.exit_code != 0 and "input.length: segment is not supported" in res.output
+    assert not (tmp_path / "w").exists()  # refused before cross-validation wrote anything

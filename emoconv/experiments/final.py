@@ -17,7 +17,14 @@ import numpy as np
 
 from ..errors import ConfigError
 
-__all__ = ["final_epochs", "train_final"]
+__all__ = ["check_final", "final_epochs", "train_final"]
+
+
+def check_final(recipe: Any, corpus: str) -> None:
+    """Settings the final model cannot take; ``emoconv train`` checks them before cross-validation starts."""
+    if recipe.input_for(corpus, recipe.models[0]).length == "segment":
+        raise ConfigError("emoconv train: input.length: segment is not supported for the final model; use "
+                          "variable or pad")
 
 
 def final_epochs(recipe: Any, records: list[dict[str, Any]]) -> int:
@@ -46,6 +53,7 @@ def train_final(recipe: Any, corpus: str, ws: Any, out: str | Path, epochs: int,
     from ..bundle import save_bundle
     from ..fileio import atomic_write_json
     from ..models import build_model
+    from ..features.kinds import is_segmented
     from .classifiers import Split, as_classifier
     from .inputs import prepare_inputs
     from .runner import _split_of
@@ -53,10 +61,10 @@ def train_final(recipe: Any, corpus: str, ws: Any, out: str | Path, epochs: int,
     model_spec = recipe.models[0]
     feat_cfg = recipe.features_for(model_spec)
     input_cfg = recipe.input_for(corpus, model_spec)
-    if input_cfg.length == "segment":
-        raise ConfigError("emoconv train: input.length: segment is not supported for the final model; use "
-                          "variable or pad")
-    inputs = prepare_inputs(ws, corpus, feat_cfg, recipe.normalize_for(model_spec), input_cfg)  # every speaker
+    check_final(recipe, corpus)
+    segmented = is_segmented(feat_cfg)  # 3D-CNN volumes: every segment of an utterance is one example
+    inputs = prepare_inputs(ws, corpus, feat_cfg, recipe.normalize_for(model_spec), input_cfg,
+                            segmented=segmented)  # every speaker trains
     utts, labels, y_all, speakers = inputs.utts, inputs.labels, inputs.y_all, inputs.speakers
     input_shape = inputs.input_shape
     params = dict(model_spec.params)
@@ -65,13 +73,14 @@ def train_final(recipe: Any, corpus: str, ws: Any, out: str | Path, epochs: int,
         return build_model(model_spec.name, n_classes=len(labels), input_shape=input_shape, **params)
 
     cfg = replace(recipe.train, max_epochs=max(1, int(epochs)), seed=recipe.seeds[0], progress=progress)
-    clf = as_classifier(build, cfg, len(labels))  # one interface for networks and estimators, as in the runner
+    clf = as_classifier(build, cfg, len(labels), segmented)  # one interface for every family, as in the runner
     if not clf.bundleable:
         raise ConfigError(f"emoconv train: model {model_spec.name!r} cannot be bundled (bundleable: networks, "
-                          "the svm and the network + ELM systems on per-utterance features)")
+                          "the svm and the network + ELM systems on per-utterance features; not 3D-CNN-DNN-ELM)")
     if not clf.shapes_inputs:  # an estimator (the SVM): fitted once on every speaker's features as they are
         inputs.as_utterances()
-    train = Split(inputs.xs, y_all, inputs.groups, speakers)
+    groups = np.asarray(inputs.groups)
+    train = Split(inputs.xs, y_all[groups], groups, [speakers[int(g)] for g in groups])
     if cfg.wave_augment.active and clf.shapes_inputs:
         from .wave_augment import augmented_train
 
