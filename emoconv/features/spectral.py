@@ -214,6 +214,20 @@ def compute_features(
             for i, f in zip(idx, _batch(cfg, [waves[i] for i in idx], dev)):
                 result[i] = f
 
-    for idx in batches:
-        run(idx)
+    threads = torch.get_num_threads() if dev.type == "cpu" else 1
+    if threads <= 1 or len(batches) <= 1:
+        for idx in batches:
+            run(idx)
+        return result  # type: ignore[return-value]
+    # CPU with several threads: one-thread batches taken in turn by whichever pool thread is free (torch ops
+    # release the GIL), instead of every batch split evenly over the threads. With another process busy on
+    # one of the cores, an even split waits on the slowed thread at every operation; free threads keep going.
+    from concurrent.futures import ThreadPoolExecutor
+
+    torch.set_num_threads(1)
+    try:
+        with ThreadPoolExecutor(threads) as pool:
+            list(pool.map(run, batches))
+    finally:
+        torch.set_num_threads(threads)
     return result  # type: ignore[return-value]

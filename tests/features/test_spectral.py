@@ -143,3 +143,23 @@ def test_delta_of_delta_is_the_regression_applied_twice():
     _close(f[2], librosa.feature.delta(d1, width=19, order=1, mode="interp").T, rtol=1e-5)
     (sg,) = compute_features(FeatureConfig(kind="logmel", deltas=2, delta_width=19), [Y])
     assert torch.equal(sg[1], f[1]) and not torch.allclose(sg[2], f[2], atol=1e-3)
+
+
+def test_batches_on_a_thread_pool_give_the_single_thread_features_in_order():
+    """With several torch threads the batches run one thread each on a pool (free threads take the next batch);
+    the features equal the one-thread computation, come back in input order, and the thread count is restored."""
+    rng = np.random.default_rng(3)
+    waves = [rng.standard_normal(n).astype(np.float32) for n in (4000, 16000, 900, 12000, 7000, 2500, 9100)]
+    cfg = FeatureConfig(deltas=2)
+    before = torch.get_num_threads()
+    try:
+        torch.set_num_threads(1)
+        one = compute_features(cfg, waves, batch_samples=20_000)
+        torch.set_num_threads(2)
+        pooled = compute_features(cfg, waves, batch_samples=20_000)  # several batches: the pool path
+        assert torch.get_num_threads() == 2
+    finally:
+        torch.set_num_threads(before)
+    assert [tuple(f.shape) for f in pooled] == [(3, 1 + len(w) // cfg.hop_length, 40) for w in waves]
+    for a, b in zip(one, pooled):
+        torch.testing.assert_close(a, b, rtol=1e-5, atol=1e-5)
