@@ -174,7 +174,7 @@ class Bundle:
 
             names = [str(f) for f, x in zip(files, feats) if isinstance(x, torch.Tensor)]
             scored = iter(predict_estimator(self.model, names, self._normalise_set(good, False), self.labels,
-                                            same_speaker))
+                                            same_speaker, self.pipeline))
             return [x if isinstance(x, dict) else next(scored) for x in feats]
         normed = iter(self._normalise_set(good, same_speaker))
         return [x if isinstance(x, dict) else self._predict_one(str(f), next(normed), segmented)

@@ -88,10 +88,23 @@ def _load_part(folder: Path) -> Any:
 
 
 def predict_estimator(estimator: Any, names: Sequence[str], feats: Sequence[Any], labels: Sequence[str],
-                      same_speaker: bool) -> list[dict[str, Any]]:
-    """One row per file (``file``, ``label``, ``probabilities`` and a ``note`` where the rule was adapted)."""
+                      same_speaker: bool, pipeline: Any = None) -> list[dict[str, Any]]:
+    """One row per file (``file``, ``label``, ``probabilities`` and a ``note`` where the rule was adapted).
+
+    ``pipeline`` (:class:`~emoconv.features.pipeline.InputPipeline`) that cuts each file into several examples
+    (3D-CNN volumes): every segment is scored and the file's probabilities are their aggregate, as in a run.
+    """
     if not feats:
         return []
+    if pipeline is not None and pipeline.aggregates:
+        xs, groups = pipeline.shape(list(feats))
+        try:
+            probs = pipeline.aggregate(np.asarray(estimator.predict_proba(xs), dtype=np.float32), groups, len(feats))
+        except EmoconvError as exc:
+            raise BundleError(f"the bundle's estimator cannot score these files ({exc})") from None
+        return [{"file": str(name), "label": labels[int(np.argmax(p))],
+                 "probabilities": {lab: round(float(v), 6) for lab, v in zip(labels, p)}}
+                for name, p in zip(names, probs)]
     if getattr(estimator, "variable_length", False):  # per-frame inputs (the network + ELM systems) as they are
         x: list[Any] = list(feats)
     else:

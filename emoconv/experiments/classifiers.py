@@ -124,8 +124,8 @@ class EstimatorClassifier:
     def __init__(self, estimator: Any, segmented: bool = False) -> None:
         self.model = estimator
         self.shapes_inputs = segmented  # segments are its examples; otherwise each utterance's features as they are
-        # estimators whose fitted state is plain data (the SVM) are bundled (emoconv.estimator_bundle)
-        self.bundleable = bool(getattr(estimator, "bundleable", False)) and not segmented
+        # estimators that say so are bundled (emoconv.estimator_bundle: the SVM, the network + ELM systems)
+        self.bundleable = bool(getattr(estimator, "bundleable", False))
 
     def _speakers(self, data: Split) -> dict[str, Any]:
         return {"speakers": list(data.speakers)} if getattr(self.model, "uses_speakers", False) else {}

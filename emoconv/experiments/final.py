@@ -76,7 +76,7 @@ def train_final(recipe: Any, corpus: str, ws: Any, out: str | Path, epochs: int,
     clf = as_classifier(build, cfg, len(labels), segmented)  # one interface for every family, as in the runner
     if not clf.bundleable:
         raise ConfigError(f"emoconv train: model {model_spec.name!r} cannot be bundled (bundleable: networks, "
-                          "the svm and the network + ELM systems on per-utterance features; not 3D-CNN-DNN-ELM)")
+                          "the svm and the network + ELM systems)")
     if not clf.shapes_inputs:  # an estimator (the SVM): fitted once on every speaker's features as they are
         inputs.as_utterances()
     groups = np.asarray(inputs.groups)

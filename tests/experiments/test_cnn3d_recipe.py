@@ -146,3 +146,31 @@ def test_variant_label_formats_swept_values():
     spec = ModelSpec(name="cnn3d.dnn", label="3D ({kernel}) d{depth}", params={"kernel": [2, 2, 128], "depth": 3})
     assert variant_label(spec) == "3D (2 x 2 x 128) d3"
     assert variant_label(ModelSpec(name="x", label="odd {missing}")) == "odd {missing}"
+
+
+def test_the_network_elm_systems_are_bundled_and_predict_as_their_runs_did(quick_run, monkeypatch):
+    """DNN-ELM from the audio files; 3D-CNN-DNN-ELM (segments of volumes, aggregated per file) from the run's own
+    volumes, since volumes min-max normalise each speaker's gain over all of that speaker's files."""
+    from emoconv.bundle import load_bundle
+    from emoconv.estimator_bundle import predict_estimator
+
+    rundir, records = quick_run
+    monkeypatch.setenv("EMOCONV_CACHE", str(rundir.parent / "cache"))  # where the fixture's corpora were built
+    recipe = load_recipe(RECIPES / "quick.yaml", TINY)
+    ws = Workspace(recipe, None, progress=False)
+    utts = ws.utterances("pooled")
+    bundled = {r["model"]: r for r in records if r.get("bundle") and r["model"].endswith("dnn_elm")}
+    assert set(bundled) == {"cnn3d.base.dnn_elm", "cnn3d.dnn_elm"}
+    for model, rec in bundled.items():
+        bundle = load_bundle(rundir / rec["bundle"])
+        if model == "cnn3d.base.dnn_elm":
+            by_uid = {u.uid: u.path for u in utts}
+            rows = bundle.predict_files([by_uid[uid] for uid in rec["utterances"]])
+        else:
+            spec = next(m for m in recipe.models if m.name == model)
+            feats = dict(zip((u.uid for u in utts), ws.features("pooled", recipe.features_for(spec))))
+            rows = predict_estimator(bundle.model, rec["utterances"], [feats[u] for u in rec["utterances"]],
+                                     bundle.labels, False, bundle.pipeline)
+        assert [r["label"] for r in rows] == [rec["labels"][k] for k in rec["y_pred"]], model
+        got = np.array([[r["probabilities"][lab] for lab in rec["labels"]] for r in rows])
+        np.testing.assert_allclose(got, np.array(rec["probs"]), atol=1e-4)
