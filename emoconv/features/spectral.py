@@ -25,6 +25,7 @@ its own frame count before per-utterance steps (dB range, deltas edges).
 
 from __future__ import annotations
 
+import threading
 from functools import lru_cache
 from typing import Sequence
 
@@ -215,7 +216,9 @@ def compute_features(
                 result[i] = f
 
     threads = torch.get_num_threads() if dev.type == "cpu" else 1
-    if threads <= 1 or len(batches) <= 1:
+    # the pool changes torch's (process-wide) thread count for its duration: one call at a time uses it, and a
+    # call made meanwhile from another thread computes its batches in turn, leaving the count alone
+    if threads <= 1 or len(batches) <= 1 or not _POOL_LOCK.acquire(blocking=False):
         for idx in batches:
             run(idx)
         return result  # type: ignore[return-value]
@@ -224,10 +227,14 @@ def compute_features(
     # one of the cores, an even split waits on the slowed thread at every operation; free threads keep going.
     from concurrent.futures import ThreadPoolExecutor
 
-    torch.set_num_threads(1)
     try:
+        torch.set_num_threads(1)
         with ThreadPoolExecutor(threads) as pool:
             list(pool.map(run, batches))
     finally:
         torch.set_num_threads(threads)
+        _POOL_LOCK.release()
     return result  # type: ignore[return-value]
+
+
+_POOL_LOCK = threading.Lock()

@@ -163,3 +163,25 @@ def test_batches_on_a_thread_pool_give_the_single_thread_features_in_order():
     assert [tuple(f.shape) for f in pooled] == [(3, 1 + len(w) // cfg.hop_length, 40) for w in waves]
     for a, b in zip(one, pooled):
         torch.testing.assert_close(a, b, rtol=1e-5, atol=1e-5)
+
+
+def test_concurrent_calls_share_the_pool_safely():
+    """Two threads computing features at once: each gets its own correct features and the count is restored."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    rng = np.random.default_rng(4)
+    waves = [rng.standard_normal(n).astype(np.float32) for n in (3000, 9000, 5000, 12000, 800)]
+    cfg = FeatureConfig()
+    before = torch.get_num_threads()
+    try:
+        torch.set_num_threads(1)
+        ref = compute_features(cfg, waves, batch_samples=15_000)
+        torch.set_num_threads(2)
+        with ThreadPoolExecutor(2) as pool:
+            runs = list(pool.map(lambda _: compute_features(cfg, waves, batch_samples=15_000), range(4)))
+        assert torch.get_num_threads() == 2
+    finally:
+        torch.set_num_threads(before)
+    for got in runs:
+        for a, b in zip(ref, got):
+            torch.testing.assert_close(a, b, rtol=1e-5, atol=1e-5)
