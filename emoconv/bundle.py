@@ -313,13 +313,16 @@ def load_bundle(path: str | Path) -> Bundle:
     try:
         features = parse_features(meta["features"], f"{meta_path}:features")
         input_cfg = from_dict(InputConfig, meta["input"], f"{meta_path}:input")
+        def fresh() -> Any:  # the bundle's registered model, untrained
+            return build_model(meta["model"], n_classes=len(meta["labels"]),
+                               input_shape=tuple(meta["input_shape"]), **meta["model_params"])
+
         if meta.get("kind", "network") == "estimator":
             from .estimator_bundle import load_estimator
 
-            model = load_estimator(path, meta, tensors)
+            model = load_estimator(path, meta, tensors, fresh)
         else:
-            model = build_model(meta["model"], n_classes=len(meta["labels"]),
-                                input_shape=tuple(meta["input_shape"]), **meta["model_params"])
+            model = fresh()
             state = {k[len("model."):]: v for k, v in tensors.items() if k.startswith("model.")}
             model.load_state_dict(state)
             model.eval()

@@ -5,9 +5,9 @@ A network bundle keeps its weights in ``weights.safetensors``; an estimator's bu
 ``bundle.json``) keeps the fitted estimator in ``estimator.skops`` (skops.io: a format of plain data and type
 names, not pickled code). An estimator that holds a network (the network + ELM systems) says what to keep with
 ``bundle_state() -> (part, tensors)``: the ``part`` goes to ``estimator.skops``, the tensors to
-``weights.safetensors`` (``model.*``), and loading builds the registered model afresh and hands both back to its
-``load_bundle_state(part, tensors)`` (``"estimator_state": true`` in ``bundle.json``). Loading refuses a file that names a type outside scikit-learn, numpy, scipy and the
-estimators emoconv registers as bundleable (:data:`BUNDLEABLE`), so opening a bundle cannot run code it brings.
+``weights.safetensors`` (``model.*``), and loading builds the registered model afresh and hands both back to
+its ``load_bundle_state(part, tensors)`` (``"estimator_state": true`` in ``bundle.json``). Loading refuses a
+file that names a type outside scikit-learn, numpy, scipy and the estimators emoconv registers as bundleable (:data:`BUNDLEABLE`), so opening a bundle cannot run code it brings.
 
 Scoring follows the estimator's own rules: its ``predict`` gives the label (the SVM: scikit-learn's one-vs-one
 votes), its ``predict_proba`` the probabilities. A per-speaker standardised SVM meets an unheard speaker at
@@ -50,21 +50,18 @@ def save_estimator(folder: Path, estimator: Any) -> None:
     sio.dump(estimator, folder / ESTIMATOR_FILE)
 
 
-def load_estimator(folder: Path, meta: dict[str, Any] | None = None, tensors: dict[str, Any] | None = None) -> Any:
+def load_estimator(folder: Path, meta: dict[str, Any] | None = None, tensors: dict[str, Any] | None = None,
+                   build: Any = None) -> Any:
     """The estimator of a bundle folder; :class:`BundleError` for a missing, damaged or untrusted file.
 
-    With ``meta["estimator_state"]`` the registered model is built afresh from ``meta`` and given the skops part
-    and the bundle's ``model.*`` tensors (``load_bundle_state``).
+    With ``meta["estimator_state"]``, ``build()`` (the bundle's registered model, built afresh) is given the
+    skops part and the bundle's ``model.*`` tensors (``load_bundle_state``).
     """
     part = _load_part(folder)
     if not (meta or {}).get("estimator_state"):
         return part
-    from .models import build_model
-
-    fresh = build_model(meta["model"], n_classes=len(meta["labels"]), input_shape=tuple(meta["input_shape"]),
-                        **meta["model_params"])
     state = {k[len("model."):]: v for k, v in (tensors or {}).items() if k.startswith("model.")}
-    return fresh.load_bundle_state(part, state)
+    return build().load_bundle_state(part, state)
 
 
 def _load_part(folder: Path) -> Any:
@@ -96,30 +93,27 @@ def predict_estimator(estimator: Any, names: Sequence[str], feats: Sequence[Any]
     """
     if not feats:
         return []
-    if pipeline is not None and pipeline.aggregates:
-        xs, groups = pipeline.shape(list(feats))
-        try:
-            probs = pipeline.aggregate(np.asarray(estimator.predict_proba(xs), dtype=np.float32), groups, len(feats))
-        except EmoconvError as exc:
-            raise BundleError(f"the bundle's estimator cannot score these files ({exc})") from None
-        return [{"file": str(name), "label": labels[int(np.argmax(p))],
-                 "probabilities": {lab: round(float(v), 6) for lab, v in zip(labels, p)}}
-                for name, p in zip(names, probs)]
-    if getattr(estimator, "variable_length", False):  # per-frame inputs (the network + ELM systems) as they are
-        x: list[Any] = list(feats)
-    else:
-        x = [np.asarray(f, dtype=np.float64).reshape(-1) for f in feats]
-    per_speaker = bool(getattr(estimator, "uses_speakers", False))
     kw: dict[str, Any] = {}
     note = None
-    if per_speaker and same_speaker and len(x) > 1:
-        kw["speakers"] = ["predict"] * len(x)
-    elif per_speaker:
-        note = ("per-speaker standardised model: scored with its training set's statistics (pass several files "
-                "of one speaker with --same-speaker for its own rule)")
+    segments = pipeline is not None and pipeline.aggregates
+    if segments:  # every segment an example (3D-CNN volumes); the file's probabilities aggregate them
+        x, groups = pipeline.shape(list(feats))
+    elif getattr(estimator, "variable_length", False):  # per-frame inputs (the network + ELM systems) as they are
+        x = list(feats)
+    else:
+        x = [np.asarray(f, dtype=np.float64).reshape(-1) for f in feats]
+    if getattr(estimator, "uses_speakers", False):
+        if same_speaker and len(x) > 1:
+            kw["speakers"] = ["predict"] * len(x)
+        else:
+            note = ("per-speaker standardised model: scored with its training set's statistics (pass several "
+                    "files of one speaker with --same-speaker for its own rule)")
     try:
         probs = np.asarray(estimator.predict_proba(x, **kw))
-        pred = np.asarray(estimator.predict(x, **kw)) if hasattr(estimator, "predict") else probs.argmax(1)
+        if segments:
+            probs = pipeline.aggregate(probs.astype(np.float32), groups, len(feats))
+        pred = np.asarray(estimator.predict(x, **kw)) if hasattr(estimator, "predict") and not segments \
+            else probs.argmax(1)
     except EmoconvError as exc:
         raise BundleError(f"the bundle's estimator cannot score these files ({exc})") from None
     rows = []
