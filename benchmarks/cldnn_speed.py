@@ -6,7 +6,9 @@
    FST on 40 log-mels) on generated input equivalent to ``--hours`` of audio (eNTERFACE-like
    utterances of 1.5-4 s, mini-batch 10, Adam, length-sorted batches). By default
    ``--batches`` randomly drawn batches of the epoch are timed and the epoch time is extrapolated
-   from their frames (printed as such); ``--full`` times whole epochs.
+   from their frames (printed as such); ``--full`` times whole epochs. Each CLDNN is timed with both ways
+   of computing its conv layers (``compute: patches``, per spliced frame, as the paper describes, and
+   ``compute: sequence``, once per utterance: emoconv.layers.convseq) on the same batches, side by side.
 3. openSMILE functional extraction rate (files/s) with a cold cache on 1 and 2 threads and a warm cache.
 
 Usage: ``python benchmarks/cldnn_speed.py [--quick] [--full] [--hours 1.0] [--batches 6]``.
@@ -83,13 +85,16 @@ def epoch_times(fig: Figures, lengths: list[int], batches: int, full: bool, name
     print(f"\n== per-epoch training time: {total_frames / 360000:.2f} h of audio, {len(lengths)} utterances, "
           f"{len(all_batches)} batches of 10 ==")
     print("   (whole epochs)" if full else f"   (timed {len(chosen)} random batches per model, extrapolated by frames)")
-    print(f"{'model':24s} {'params':>10s} {'s/batch':>9s} {'epoch s':>9s} {'vs LDNN':>8s}")
+    print(f"{'model':34s} {'params':>10s} {'s/batch':>9s} {'epoch s':>9s} {'vs LDNN':>8s}")
     ldnn: dict[int, float] = {}
-    for label, conv, n_bins in MODELS:
+    runs = [(label, conv, n_bins, mode) for label, conv, n_bins in MODELS
+            for mode in (("patches", "sequence") if conv != "none" else ("sequence",))]
+    patch_epoch: dict[str, float] = {}
+    for label, conv, n_bins, mode in runs:
         if names and label not in names and conv not in names:
             continue
         torch.manual_seed(0)
-        model = build_model("cldnn", 6, (1, 300, n_bins), conv=conv)
+        model = build_model("cldnn", 6, (1, 300, n_bins), conv=conv, compute=mode)
         opt = torch.optim.Adam(model.parameters(), lr=1e-3)
         model.train()
         # warm-up step (allocator, oneDNN kernels)
@@ -112,11 +117,19 @@ def epoch_times(fig: Figures, lengths: list[int], batches: int, full: bool, name
             ldnn[n_bins] = epoch
         ratio = f"{epoch / ldnn[n_bins]:.2f}x" if n_bins in ldnn else "-"
         params = sum(p.numel() for p in model.parameters())
-        print(f"{label:24s} {params:10d} {spent / len(chosen):9.3f} {epoch:9.1f} {ratio:>8s}", flush=True)
+        shown = label if conv == "none" else f"{label}, {mode}"
+        print(f"{shown:34s} {params:10d} {spent / len(chosen):9.3f} {epoch:9.1f} {ratio:>8s}", flush=True)
         tag = "".join(c if c.isalnum() else "_" for c in label.lower()).strip("_")
+        if mode == "patches":
+            patch_epoch[tag] = epoch
+            fig.add(f"epoch_s_{tag}_patches", epoch)
+            continue
         fig.add(f"epoch_s_{tag}", epoch)
         if n_bins in ldnn and conv != "none":
             fig.add(f"epoch_ratio_vs_ldnn_{tag}", epoch / ldnn[n_bins])
+        if tag in patch_epoch:
+            print(f"{'':34s} sequence {patch_epoch[tag] / epoch:.2f}x faster than patches")
+            fig.add(f"sequence_speedup_{tag}", patch_epoch[tag] / epoch)
 
 
 def opensmile_rate(fig: Figures, n_files: int, feature_set: str) -> None:

@@ -18,7 +18,7 @@ _EXPORTS = {
     "probe_mts": "mts_stats", "mts_usage": "mts_stats", "track_mts_usage": "mts_stats",
     "ArcFace": "arcface", "RegionAttention": "attention", "AttentiveStatsPool": "attention", "SpatialPyramidPool": "spp", "GlobalMaxPool": "spp",
     "MDCB": "dilated", "ConvBody": "dilated", "FactorisedBranch": "dilated", "PlainBlock": "dilated",
-    "ConvType": "convtypes", "CONV_KINDS": "convtypes", "ELMClassifier": "elm", "NetworkELM": "elm",
+    "ConvType": "convtypes", "CONV_KINDS": "convtypes", "conv_stack_on_sequence": "convseq", "ELMClassifier": "elm", "NetworkELM": "elm",
     "bidirectional_lstm": "rnn",
 }
 

@@ -33,6 +33,7 @@ from torch import nn
 from torch.nn.utils.rnn import pad_sequence
 
 from ..errors import ConfigError
+from ..layers.convseq import conv_stack_on_sequence
 from ..layers.convtypes import CONV_KINDS, ConvType, default_kernels
 from ..layers.rnn import bidirectional_lstm
 from . import MODELS
@@ -87,6 +88,10 @@ class CLDNN(nn.Module):
         maps: feature maps per conv layer (32). left, right: splicing context (10, 5).
         lstm_hidden: BLSTM cells per direction (128). fc: hidden FC sizes (128, 32, 32).
         dropout: on the mean-pooled BLSTM output (0.2).
+        compute: ``"sequence"`` (default) runs the two conv layers once per utterance and reads each frame's
+            patch outputs from the result (:mod:`emoconv.layers.convseq`; 3-16x fewer operations, equal up to
+            float rounding); ``"patches"`` runs them on every frame's spliced patch, as the paper describes
+            (the FST-CLDNN runs recorded before 0.3 used it). Pre-spliced input always uses patches.
 
     ``forward(x, lengths=None)``: ``x`` is ``(B, C, T, F)`` frames or ``(B, T, F, W)`` /
     ``(B, T, C, F, W)`` spliced patches (recognised by the trailing ``(F, W)`` when ``F != W``);
@@ -109,8 +114,12 @@ class CLDNN(nn.Module):
         lstm_hidden: int = 128,
         fc: Sequence[int] = (128, 32, 32),
         dropout: float = 0.2,
+        compute: str = "sequence",
     ) -> None:
         super().__init__()
+        if compute not in ("sequence", "patches"):
+            raise ConfigError(f"cldnn compute={compute!r}: use 'sequence' or 'patches'")
+        self.compute = compute
         if conv not in CONV_KINDS + ("none",):
             raise ConfigError(f"cldnn conv={conv!r}: use one of {', '.join(CONV_KINDS)} or 'none' (LDNN)")
         if n_classes < 2 or n_bins < 1 or in_channels < 1 or left < 0 or right < 0:
@@ -143,10 +152,18 @@ class CLDNN(nn.Module):
         self.out = nn.Linear(width, n_classes)
 
     # -- input handling -------------------------------------------------------------------
-    def _patches(self, x: torch.Tensor, lengths: torch.Tensor | None) -> tuple[torch.Tensor, ...]:
-        """(patches (N, C, F, W), b, t, lengths (B,)) for the valid frames of the batch."""
+    def _is_spliced(self, x: torch.Tensor) -> bool:
+        return x.shape[-2:] == (self.n_bins, self.context) and self.n_bins != self.context and x.dim() in (4, 5)
+
+    def _patches(
+        self, x: torch.Tensor, lengths: torch.Tensor | None, splice: bool = True
+    ) -> tuple[torch.Tensor | None, ...]:
+        """(patches (N, C, F, W), b, t, lengths (B,)) for the valid frames of the batch.
+
+        With ``splice=False`` frame input is not spliced (``patches`` is None): the sequence path reads ``x``.
+        """
         F_, W = self.n_bins, self.context
-        spliced = x.shape[-2:] == (F_, W) and F_ != W and x.dim() in (4, 5)
+        spliced = self._is_spliced(x)
         if spliced:
             if x.dim() == 4:
                 x = x.unsqueeze(2)
@@ -167,16 +184,26 @@ class CLDNN(nn.Module):
             patches = x[b, t]
             if patches.shape[1] != self.in_channels:
                 raise ValueError(f"CLDNN expects {self.in_channels} channel(s), got {patches.shape[1]}")
-        else:
+        elif splice:
             patches, b, t = splice_batch(x, lengths, self.left, self.right)
+        else:
+            mask = torch.arange(T, device=x.device)[None, :] < lengths[:, None]
+            b, t = mask.nonzero(as_tuple=True)
+            patches = None
         return patches, b, t, lengths
 
     def _run(self, x: torch.Tensor, lengths: torch.Tensor | None, keep: bool) -> dict[str, torch.Tensor]:
-        patches, b, t, lengths = self._patches(x, lengths)
+        on_sequence = self.compute == "sequence" and self.conv_kind != "none" and not self._is_spliced(x)
+        patches, b, t, lengths = self._patches(x, lengths, splice=keep or not on_sequence)
         B, T = lengths.shape[0], int(lengths.max())
-        feats = self.cnn(patches).flatten(1)  # (N, D)
-        seq = feats.new_zeros(B, T, feats.shape[1])
-        seq[b, t] = feats
+        if on_sequence:
+            first, second = self.cnn
+            valid = (torch.arange(T, device=x.device)[None, :] < lengths[:, None])[:, :, None]
+            seq = conv_stack_on_sequence(first, second, x[:, :, :T], lengths, self.left, self.right) * valid
+        else:
+            feats = self.cnn(patches).flatten(1)  # (N, D)
+            seq = feats.new_zeros(B, T, feats.shape[1])
+            seq[b, t] = feats
         # the packed call's outputs, several times faster to train on CPU (emoconv.layers.rnn); zeros past each length
         out = bidirectional_lstm(self.blstm, seq, lengths)
         denom = lengths.to(out.dtype)[:, None]
@@ -187,7 +214,7 @@ class CLDNN(nn.Module):
             def mean_of(v: torch.Tensor) -> torch.Tensor:
                 return v.new_zeros(B, v.shape[1]).index_add_(0, b, v) / denom
             res["raw"] = mean_of(patches.flatten(1))
-            res["cnn"] = mean_of(feats)
+            res["cnn"] = seq.sum(1) / denom if on_sequence else mean_of(feats)
         return res
 
     # -- public API -----------------------------------------------------------------------
@@ -239,12 +266,12 @@ def extract_module_outputs(
 def build_cldnn(n_classes: int, input_shape: tuple[int, ...], conv: str = "FST", **params: Any) -> CLDNN:
     """Registered builder: ``input_shape = (C, T, F)`` of one utterance's frames (``T`` is ignored).
 
-    ``params``: kernel1, kernel2, maps, left, right, lstm_hidden, fc, dropout (see :class:`CLDNN`).
+    ``params``: kernel1, kernel2, maps, left, right, lstm_hidden, fc, dropout, compute (see :class:`CLDNN`).
     Use ``conv="none"`` for the LDNN baselines (log-mels: F=40; MFCCs: F=13).
     """
     if len(input_shape) != 3:
         raise ConfigError(f"cldnn input_shape {tuple(input_shape)}: expected (C, T, F) frames")
-    known = {"kernel1", "kernel2", "maps", "left", "right", "lstm_hidden", "fc", "dropout"}
+    known = {"kernel1", "kernel2", "maps", "left", "right", "lstm_hidden", "fc", "dropout", "compute"}
     unknown = sorted(set(params) - known)
     if unknown:
         raise ConfigError(f"cldnn: unknown parameter(s) {', '.join(unknown)}; known: conv, {', '.join(sorted(known))}")
