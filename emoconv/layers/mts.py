@@ -242,7 +242,9 @@ class MTSConv2d(nn.Conv2d):
             xc = F.interpolate(xp, size=(t_c, xp.shape[-1]), mode="bilinear", align_corners=False,
                                antialias=True)
             y = F.conv2d(xc, weight, None, self.stride, (0, padding[1]), self.dilation, self.groups)
-            y = y * self._input_gain(s, weight)
+            gain = self._input_gain(s, weight)
+            if not (isinstance(gain, float) and gain == 1.0):  # y * 1.0 would only copy
+                y = y * gain
         else:
             if self.mode == "reference":
                 w, b = self.ref_weights[j], (self.ref_biases[j] if self.bias is not None else None)
