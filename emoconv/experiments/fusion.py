@@ -4,7 +4,9 @@ Each run record keeps the class probabilities of its test utterances (``probs``,
 ``utterances``). Two result folders run with the same protocol on the same corpus have the same folds;
 :func:`fuse` matches their records by fold and seed, checks that the test utterances agree, and scores the
 weighted mean of the probabilities, ``w p_a + (1 - w) p_b``. The weight is fixed beforehand (0.5 by
-default): choosing it on the test folds would report a figure no user could reach.
+default): choosing it on the test folds would report a figure no user could reach. :func:`fuse_cv` chooses
+it per fold instead, on the other folds' test predictions only (pooled UA over a grid), so no test speaker's
+labels pick the weight used on that speaker.
 
 >>> a = [{"fold": 0, "seed": 0, "utterances": ["u1", "u2"], "labels": ["x", "y"], "y_true": [0, 1],
 ...       "probs": [[0.6, 0.4], [0.6, 0.4]]}]
@@ -22,7 +24,7 @@ import numpy as np
 
 from ..errors import ConfigError
 
-__all__ = ["compare", "fold_ua", "fuse"]
+__all__ = ["compare", "fold_ua", "fuse", "fuse_cv"]
 
 
 def _by_fold(records: Sequence[dict[str, Any]], name: str) -> dict[tuple[int, int], dict[str, Any]]:
@@ -49,6 +51,35 @@ def fuse(a: Sequence[dict[str, Any]], b: Sequence[dict[str, Any]], weight: float
         p = weight * np.asarray(ra["probs"], dtype=np.float64) + (1 - weight) * np.asarray(rb["probs"], np.float64)
         out.append({"fold": key[0], "seed": key[1], "labels": list(ra["labels"]), "utterances": list(ra["utterances"]),
                     "y_true": list(ra["y_true"]), "y_pred": p.argmax(1).tolist()})
+    return out
+
+
+def fuse_cv(
+    a: Sequence[dict[str, Any]], b: Sequence[dict[str, Any]], grid: Sequence[float] | None = None
+) -> list[dict[str, Any]]:
+    """:func:`fuse` with each fold's weight chosen on the other folds (their pooled fused UA over ``grid``).
+
+    ``grid`` defaults to 0, 0.05, ..., 1; ties go to the weight nearest 0.5. Each record gets
+    ``fusion_weight``. Needs at least two folds.
+    """
+    from ..protocol import pooled_metrics
+
+    grid = [round(0.05 * i, 2) for i in range(21)] if grid is None else [float(w) for w in grid]
+    by_weight = {w: {(r["fold"], r["seed"]): r for r in fuse(a, b, w)} for w in grid}
+    keys = sorted(by_weight[grid[0]])
+    if len(keys) < 2:
+        raise ConfigError("fuse_cv: choosing the weight on the other folds needs at least two folds")
+    labels = by_weight[grid[0]][keys[0]]["labels"]
+    out = []
+    for key in keys:
+        others = [k for k in keys if k != key]
+
+        def score(w: float) -> tuple[float, float]:
+            recs = [by_weight[w][k] for k in others]
+            return pooled_metrics([(r["y_true"], r["y_pred"]) for r in recs], labels)["ua"], -abs(w - 0.5)
+
+        best = max(grid, key=score)
+        out.append(dict(by_weight[best][key], fusion_weight=best))
     return out
 
 

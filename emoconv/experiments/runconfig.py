@@ -51,6 +51,34 @@ def train_key(train: Any) -> dict[str, Any]:
     return out
 
 
+def same_recipe(stored: Any, stored_hash: Any, recipe_dict: dict[str, Any]) -> bool:
+    """Whether a results folder's recorded recipe is ``recipe_dict`` made by this version, apart from training
+    settings added since (:data:`~emoconv.training.config.KEY_OPTIONAL`) left at their defaults.
+
+    ``stored``/``stored_hash`` are what ``recipe.json`` holds. The stored recipe must hash to ``stored_hash``
+    with this version (so results of another version, or an edited file, never pass); then both recipes are
+    compared with those settings dropped where they are absent or at the default, as run keys drop them.
+    """
+    import json
+
+    from ..training.config import KEY_OPTIONAL
+
+    if not isinstance(stored, dict) or stable_hash([stored, __version__]) != stored_hash:
+        return False
+    default = json.loads(json.dumps(_default_train()))
+
+    def comparable(tree: dict[str, Any]) -> dict[str, Any]:
+        tree = json.loads(json.dumps(tree))
+        train = tree.get("train")
+        if isinstance(train, dict):
+            for k in KEY_OPTIONAL:
+                if train.get(k, default.get(k)) == default.get(k):
+                    train.pop(k, None)
+        return tree
+
+    return comparable(stored) == comparable(recipe_dict)
+
+
 @dataclass(frozen=True)
 class RunConfig:
     """Everything one (corpus, model variant, fold, seed) run depends on, overrides applied.

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator
 
 from ..errors import ConfigError
 from ..fileio import atomic_write_json, atomic_write_text
@@ -88,9 +88,14 @@ class ResultsStore:
 
     # -- recipe identity -------------------------------------------------
     def bind_recipe(self, recipe: dict[str, Any], recipe_hash: str, allow_other: bool = False,
-                    corpora: dict[str, dict[str, Any]] | None = None) -> None:
+                    corpora: dict[str, dict[str, Any]] | None = None,
+                    same: Callable[[Any, Any], bool] | None = None) -> None:
         """Record the recipe (and the corpora's fingerprints) this folder holds; refuse a folder that holds
-        another recipe's results, or results made on a corpus whose content has changed since."""
+        another recipe's results, or results made on a corpus whose content has changed since.
+
+        ``same(stored_recipe, stored_hash)`` may accept a folder whose hash differs but whose recipe is the
+        same one (:func:`emoconv.experiments.runconfig.same_recipe`: settings added since, at their defaults).
+        """
         path = self.root / "recipe.json"
         old: Any = {}
         if path.exists():
@@ -100,7 +105,8 @@ class ResultsStore:
                 old = {}
             old = old if isinstance(old, dict) else {}
             has_results = any(self.keys())
-            if old.get("hash") != recipe_hash and not allow_other and has_results:
+            differs = old.get("hash") != recipe_hash and not (same and same(old.get("recipe"), old.get("hash")))
+            if differs and not allow_other and has_results:
                 raise ConfigError(
                     f"{self.root}: holds results of a different recipe (hash {old.get('hash')} != {recipe_hash}); "
                     "choose another --out folder, or pass --append to keep both in one folder"

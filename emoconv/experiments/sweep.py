@@ -10,6 +10,7 @@ from typing import Any
 from ..errors import ConfigError
 from .execution import EXECUTORS, SweepOutcome
 from .recipe import Recipe
+from .runconfig import same_recipe
 from .runner import RunSpec, Workspace, plan_runs, recipe_hash
 from .store import ResultsStore
 
@@ -81,8 +82,10 @@ def run_sweep(recipe: Recipe, rundir: Path | None = None, executor: str = "local
         if note:
             print(f"emoconv: warning: {note}", file=sys.stderr)
     store.claim()  # ours or empty, and locked against a second writer
-    store.bind_recipe(recipe.to_dict(), recipe_hash(recipe), allow_other=append,
-                      corpora={c: ws.fingerprint(c) for c in recipe.corpora})
+    as_dict = recipe.to_dict()
+    store.bind_recipe(as_dict, recipe_hash(recipe), allow_other=append,
+                      corpora={c: ws.fingerprint(c) for c in recipe.corpora},
+                      same=lambda stored, stored_hash: same_recipe(stored, stored_hash, as_dict))
     missing = [r for r in planned if not store.has(r.key)]
     skipped = len(planned) - len(missing)
     if skipped and progress:

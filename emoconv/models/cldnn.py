@@ -91,7 +91,7 @@ class CLDNN(nn.Module):
         compute: ``"sequence"`` (default) runs the two conv layers once per utterance and reads each frame's
             patch outputs from the result (:mod:`emoconv.layers.convseq`; 3-16x fewer operations, equal up to
             float rounding); ``"patches"`` runs them on every frame's spliced patch, as the paper describes
-            (the FST-CLDNN runs recorded before 0.3 used it). Pre-spliced input always uses patches.
+            (the FST-CLDNN runs recorded on EMOVO before 2026-12-02 used it). Pre-spliced input always uses patches.
 
     ``forward(x, lengths=None)``: ``x`` is ``(B, C, T, F)`` frames or ``(B, T, F, W)`` /
     ``(B, T, C, F, W)`` spliced patches (recognised by the trailing ``(F, W)`` when ``F != W``);

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from emoconv.errors import ConfigError
-from emoconv.experiments.fusion import compare, fuse
+from emoconv.experiments.fusion import compare, fuse, fuse_cv
 
 
 def _rec(fold, probs, y_true=(0, 1, 1), utts=("a", "b", "c")):
@@ -34,3 +34,16 @@ def test_fusion_refuses_records_that_do_not_match():
         fuse(a, old)
     with pytest.raises(ConfigError, match="weight"):
         fuse(a, a, 1.5)
+
+
+def test_cv_weight_is_chosen_on_the_other_folds_only():
+    right_a = [(0.7, 0.3), (0.4, 0.6), (0.45, 0.55)]  # a: right on every utterance of y = (0, 1, 1)
+    wrong_b = [(0.1, 0.9), (0.9, 0.1), (0.8, 0.2)]  # b: confidently wrong
+    a = [_rec(0, right_a), _rec(1, right_a), _rec(2, wrong_b)]
+    b = [_rec(0, wrong_b), _rec(1, wrong_b), _rec(2, right_a)]
+    fused = {r["fold"]: r for r in fuse_cv(a, b)}
+    # fold 2's own labels favour b, but its weight comes from folds 0 and 1, where a is right: a wins there
+    assert fused[2]["fusion_weight"] > 0.5 and fused[2]["y_pred"] == a[2]["y_pred"]
+    assert all(0.0 <= r["fusion_weight"] <= 1.0 for r in fused.values())
+    with pytest.raises(ConfigError, match="two folds"):
+        fuse_cv(a[:1], b[:1])

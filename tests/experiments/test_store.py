@@ -126,3 +126,33 @@ def test_a_killed_writers_temporaries_are_removed_on_the_next_start(tmp_path):
     assert not list((run / "bundles").iterdir())
     store.release()
     assert tmp_prefix("a").startswith(".a.tmp-")
+
+
+def test_a_folder_made_before_a_training_setting_was_added_is_the_same_recipe(tmp_path):
+    """Settings added since a folder was made, at their defaults, do not make it another recipe; a changed
+    setting, or a folder written by another version, does."""
+    from emoconv import __version__
+    from emoconv.experiments.recipe import build_recipe
+    from emoconv.experiments.runner import recipe_hash
+    from emoconv.experiments.runconfig import same_recipe
+    from emoconv.fileio import stable_hash
+
+    tree = {"name": "x", "corpora": {"builtin": {}}, "models": [{"name": "mts.a1"}]}
+    recipe = build_recipe(tree, [], where="t")
+    now = json.loads(json.dumps(recipe.to_dict()))
+    then = json.loads(json.dumps(now))
+    del then["train"]["lr_range_by"], then["train"]["lr_range_epochs"]  # written before these existed
+    old_hash = stable_hash([then, __version__])
+    store = ResultsStore(tmp_path)
+    store.bind_recipe(then, old_hash)
+    store.write(_rec("a"))
+    assert old_hash != recipe_hash(recipe)
+    same = lambda stored, h: same_recipe(stored, h, now)  # noqa: E731
+    store.bind_recipe(now, recipe_hash(recipe), same=same)  # accepted
+    assert json.loads((tmp_path / "recipe.json").read_text())["hash"] == recipe_hash(recipe)
+    changed = build_recipe(tree, ["train.lr=0.5"], where="t").to_dict()
+    assert not same_recipe(then, old_hash, changed)
+    assert not same_recipe(then, stable_hash([then, "0.0.1"]), now)  # another version's folder
+    set_away = json.loads(json.dumps(now))
+    set_away["train"]["lr_range_epochs"] = 3
+    assert not same_recipe(then, old_hash, set_away)
