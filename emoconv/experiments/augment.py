@@ -146,8 +146,14 @@ class NoiseSource:
         snr = (float(cfg.snr_range[0]), float(cfg.snr_range[1]))
         self.train = NoiseAugmenter(self.train_pool, cfg.n_clips, cfg.n_snrs, snr, cfg.seed)
         self.test = NoiseAugmenter(self.test_pool, cfg.n_clips, cfg.n_snrs, snr, cfg.seed + 1)
-        ident = [(n, file_identity(root / n)) for n in pool.names]
-        self.fingerprint = stable_hash([ident, to_dict(cfg)["test_fraction"], cfg.group, cfg.seed], length=16)
+        from ..features import default_cache_dir
+        from .digests import content_digests
+
+        # the clips' names and bytes, not their paths or times: a copied noise folder keeps its runs' keys
+        digests = content_digests([root / n for n in pool.names], default_cache_dir() / "digests.json")
+        ident = [(n, d) for n, d in zip(pool.names, digests)]
+        self.fingerprint = stable_hash([ident, to_dict(cfg)["test_fraction"], cfg.group, cfg.seed, "content"],
+                                       length=16)
         self.cfg = cfg
 
     def augmenter(self, role: str) -> Any:

@@ -73,7 +73,7 @@ def plan_runs(recipe: Recipe, ws: Workspace) -> list[RunSpec]:
                 for fold in range(len(ws.folds(corpus, variant))):
                     for seed in recipe.seeds:
                         cfg = RunConfig.resolve(recipe, corpus, variant, fold, seed)
-                        runs.append(RunSpec(cfg.key(ws.fingerprint(corpus)["hash"]), corpus, variant, label, fold,
+                        runs.append(RunSpec(cfg.key(ws.key_hash(corpus)), corpus, variant, label, fold,
                                             seed, order, cfg))
                 order += 1
     return runs

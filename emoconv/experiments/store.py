@@ -114,13 +114,25 @@ class ResultsStore:
             before = old.get("corpora") if isinstance(old.get("corpora"), dict) else {}
             for name, fp in (corpora or {}).items():
                 prev = before.get(name)
-                if has_results and not allow_other and isinstance(prev, dict) and prev.get("hash") != fp["hash"]:
+                field = "content" if isinstance(prev, dict) and prev.get("keys") == "content" else "hash"
+                if has_results and not allow_other and isinstance(prev, dict) and prev.get(field) != fp.get(field):
                     raise ConfigError(
                         f"{self.root}: corpus {name} has changed since these results were made "
                         f"({prev.get('files')} -> {fp['files']} files, labels {', '.join(prev.get('labels', []))} -> "
                         f"{', '.join(fp['labels'])}); choose another --out folder, or pass --append to keep both")
         merged = {**(old.get("corpora") if isinstance(old.get("corpora"), dict) else {}), **(corpora or {})}
         atomic_write_json(path, {"hash": recipe_hash, "recipe": recipe, "corpora": merged})
+
+    def mtime_keyed_corpora(self) -> set[str]:
+        """Corpora whose finished runs here are keyed by the modification-time corpus hash (folders made before
+        content digests: their ``recipe.json`` entry has no ``"keys": "content"``); empty for a new folder."""
+        try:
+            stored = json.loads((self.root / "recipe.json").read_text()).get("corpora")
+        except (OSError, ValueError, UnicodeDecodeError, AttributeError):
+            return set()
+        if not isinstance(stored, dict) or not any(self.keys()):
+            return set()
+        return {name for name, fp in stored.items() if isinstance(fp, dict) and fp.get("keys") != "content"}
 
     # -- records ---------------------------------------------------------
     def path_of(self, key: str) -> Path:

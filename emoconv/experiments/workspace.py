@@ -24,6 +24,7 @@ class Workspace:
         self._feats: dict[tuple[str, str], list[torch.Tensor]] = {}
         self._folds: dict[tuple[str, str], list[Any]] = {}
         self._fingerprints: dict[str, dict[str, Any]] = {}
+        self.mtime_keys: set[str] = set()  # corpora whose run keys use the modification-time hash (key_hash)
         self.skipped: dict[str, list[str]] = {}  # corpus -> unusable files left out (corpora.NAME.skip_bad)
         from ..features import FeatureCache, default_cache_dir
 
@@ -45,22 +46,36 @@ class Workspace:
         )
 
     def fingerprint(self, corpus: str) -> dict[str, Any]:
-        """What identifies the corpus's content: file count, label set and a hash of every utterance's id,
-        label, speaker, size and modification time (part of every run key: a changed corpus is new work)."""
+        """What identifies the corpus: file count, label set, ``content`` (a hash of every utterance's id,
+        label, speaker, size and a digest of its bytes: :mod:`emoconv.experiments.digests`) and ``hash`` (the
+        same with the file's modification time instead of its digest, what run keys used before content
+        digests; folders made then keep it). :meth:`key_hash` is the one run keys use."""
         if corpus not in self._fingerprints:
             import os
 
+            from .digests import content_digests
+
             utts = self.utterances(corpus)
-            rows = []
-            for u in utts:
+            digests = content_digests([u.path for u in utts], self.cache_dir / "digests.json")
+            rows, content = [], []
+            for u, digest in zip(utts, digests):
                 try:
                     st = os.stat(u.path)
                     rows.append([u.uid, u.label, u.speaker, st.st_size, st.st_mtime_ns])
+                    content.append([u.uid, u.label, u.speaker, st.st_size, digest])
                 except OSError:  # reported when its features are extracted
                     rows.append([u.uid, u.label, u.speaker, None, None])
+                    content.append([u.uid, u.label, u.speaker, None, None])
             self._fingerprints[corpus] = {"files": len(utts), "labels": sorted({u.label for u in utts}),
-                                          "hash": stable_hash(rows, length=16)}
+                                          "hash": stable_hash(rows, length=16),
+                                          "content": stable_hash(content, length=16)}
         return self._fingerprints[corpus]
+
+    def key_hash(self, corpus: str) -> str:
+        """The corpus hash that enters run keys: ``content``, or the modification-time ``hash`` for a corpus in
+        :attr:`mtime_keys` (a results folder made before content digests)."""
+        fp = self.fingerprint(corpus)
+        return fp["hash"] if corpus in self.mtime_keys else fp["content"]
 
     def utterances(self, corpus: str) -> list[Utterance]:
         if corpus not in self._utts:

@@ -4,6 +4,7 @@ content is refused with one line instead of mixing records."""
 from __future__ import annotations
 
 import numpy as np
+import pytest
 import soundfile as sf
 import yaml
 from click.testing import CliRunner
@@ -49,3 +50,95 @@ def test_adding_files_and_a_class_is_refused_not_mixed(tmp_path):
     fresh = CliRunner().invoke(main, ["run", str(recipe), "--out", str(tmp_path / "run2"), "--quiet"], env=env)
     assert fresh.exit_code == 0, fresh.output
     assert not keys & {p.name for p in (tmp_path / "run2" / "results").glob("*.json")}  # new content, new keys
+
+
+def _setup(tmp_path):
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    _corpus(corpus, ["anger", "sadness"])
+    recipe = tmp_path / "r.yaml"
+    recipe.write_text(yaml.safe_dump({
+        "name": "touch", "corpora": {"manifest": {"path": str(corpus)}},
+        "features": {"kind": "logmel", "n_mels": 16, "hop_ms": 20, "sample_rate": 8000},
+        "protocol": {"kind": "kfold", "folds": 2, "seed": 0},
+        "models": [{"name": "mts.a1", "params": {"conv": "standard"}}],
+        "train": {"max_epochs": 1, "patience": 1, "batch_size": 8, "progress": False}}))
+    return corpus, recipe, {"EMOCONV_CACHE": str(tmp_path / "cache")}
+
+
+def test_copied_files_with_new_times_are_the_same_corpus_but_new_content_is_not(tmp_path):
+    import os
+
+    corpus, recipe, env = _setup(tmp_path)
+    out = tmp_path / "run"
+    assert CliRunner().invoke(main, ["run", str(recipe), "--out", str(out), "--quiet"], env=env).exit_code == 0
+    keys = {p.name for p in (out / "results").glob("*.json")}
+    for wav in corpus.glob("*.wav"):  # as after cp / rsync without -t: same bytes, new modification times
+        os.utime(wav, ns=(1_000_000_000, 1_000_000_000))
+    again = CliRunner().invoke(main, ["run", str(recipe), "--out", str(out), "--quiet"], env=env)
+    assert again.exit_code == 0 and "already done" in again.output, again.output
+    assert {p.name for p in (out / "results").glob("*.json")} == keys
+    first = sorted(corpus.glob("*.wav"))[0]  # same size, other samples: new content
+    data, sr = sf.read(first, dtype="float32")
+    sf.write(first, -data, sr)
+    changed = CliRunner().invoke(main, ["run", str(recipe), "--out", str(out), "--quiet"], env=env)
+    assert changed.exit_code == 2 and "corpus manifest has changed" in changed.output
+
+
+def test_a_folder_made_before_content_digests_keeps_its_run_keys(tmp_path):
+    import json
+
+    from emoconv.experiments.recipe import load_recipe
+    from emoconv.experiments.runner import plan_runs
+    from emoconv.experiments.store import ResultsStore
+    from emoconv.experiments.workspace import Workspace
+
+    corpus, recipe, env = _setup(tmp_path)
+    out = tmp_path / "run"
+    assert CliRunner().invoke(main, ["run", str(recipe), "--out", str(out), "--quiet"], env=env).exit_code == 0
+    meta = json.loads((out / "recipe.json").read_text())
+    assert meta["corpora"]["manifest"]["keys"] == "content"
+    del meta["corpora"]["manifest"]["keys"]  # as an older emoconv wrote it
+    (out / "recipe.json").write_text(json.dumps(meta))
+    store = ResultsStore(out)
+    assert store.mtime_keyed_corpora() == {"manifest"}
+    ws = Workspace(load_recipe(recipe), tmp_path / "cache")
+    content_keys = {r.key for r in plan_runs(load_recipe(recipe), ws)}
+    ws.mtime_keys = store.mtime_keyed_corpora()
+    fp = ws.fingerprint("manifest")
+    old_keys = {r.key for r in plan_runs(load_recipe(recipe), ws)}
+    assert fp["hash"] != fp["content"] and old_keys != content_keys
+    assert old_keys == {r.config.key(fp["hash"]) for r in plan_runs(load_recipe(recipe), ws)}
+    assert ResultsStore(tmp_path / "new").mtime_keyed_corpora() == set()  # a new folder: content keys
+
+
+def test_adopt_runs_moves_an_old_folders_records_to_the_planned_keys(tmp_path, monkeypatch):
+    import json
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "tools"))
+    import adopt_runs
+
+    corpus, recipe, env = _setup(tmp_path)
+    out = tmp_path / "run"
+    assert CliRunner().invoke(main, ["run", str(recipe), "--out", str(out), "--quiet"], env=env).exit_code == 0
+    results = out / "results"
+    planned = sorted(p.stem for p in results.glob("*.json"))
+    for i, key in enumerate(planned):  # as if keyed by an older corpus hash
+        data = json.loads((results / f"{key}.json").read_text())
+        data["key"] = f"old{i:017d}"
+        (results / f"{data['key']}.json").write_text(json.dumps(data))
+        (results / f"{key}.json").unlink()
+    assert adopt_runs.main([str(recipe), str(out)]) == 0  # dry run: nothing moved
+    assert sorted(p.stem for p in results.glob("*.json")) == [f"old{i:017d}" for i in range(len(planned))]
+    monkeypatch.setenv("EMOCONV_CACHE", env["EMOCONV_CACHE"])
+    assert adopt_runs.main([str(recipe), str(out), "--apply"]) == 0
+    assert sorted(p.stem for p in results.glob("*.json")) == planned
+    assert all(json.loads((results / f"{k}.json").read_text())["adopted_from"].startswith("old") for k in planned)
+    again = CliRunner().invoke(main, ["run", str(recipe), "--out", str(out), "--quiet"], env=env)
+    assert again.exit_code == 0 and f"0 runs finished, {len(planned)} already done" in again.output, again.output
+    other = tmp_path / "other.yaml"
+    other.write_text(recipe.read_text().replace("max_epochs: 1", "max_epochs: 2"))
+    with pytest.raises(SystemExit, match="another recipe"):
+        adopt_runs.main([str(other), str(out)])

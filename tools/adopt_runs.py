@@ -1,0 +1,122 @@
+"""Keep the finished runs of a results folder whose corpus or noise files were copied (new modification times).
+
+Before content digests (docs/experiments.md, "Run keys"), run keys hashed each corpus file's size and
+modification time, and each noise clip's path, size and modification time. Copying the files (``cp``,
+``rsync`` without ``-t``, another machine) then made every finished run look like new work. Folders made
+since key on the files' content and survive a copy; this tool moves an older folder's records to the keys
+that the recipe now plans, matching each record to its planned run by (corpus, model variant, augmentation
+condition, fold, seed).
+
+It refuses unless the folder holds this recipe (same hash, or the same recipe apart from training settings
+added since at their defaults) and each corpus still has the file count and labels recorded for it. It
+cannot check that the audio itself is unchanged (the folder never recorded it), so run it only on files you
+copied, not edited. Without ``--apply`` it only prints what it would move.
+
+    python tools/adopt_runs.py RECIPE RUNDIR [KEY=VALUE ...] [--apply]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import sys
+from pathlib import Path
+
+from emoconv.errors import EmoconvError
+from emoconv.experiments.recipe import load_recipe
+from emoconv.experiments.runconfig import same_recipe
+from emoconv.experiments.runner import plan_runs, recipe_hash
+from emoconv.experiments.store import ResultsStore
+from emoconv.experiments.workspace import Workspace
+from emoconv.fileio import atomic_write_json
+
+
+def _condition(value):
+    """A run's augmentation condition as its record names it (no noise: ``None``)."""
+    return None if value in (None, "none") else str(value)
+
+
+def plan_moves(recipe_path: str, rundir: Path, overrides: list[str]) -> tuple[list[tuple[str, str]], dict, object]:
+    """``([(old key, new key), ...], current corpus fingerprints, recipe)``; raises SystemExit when refused."""
+    recipe = load_recipe(recipe_path, overrides)
+    store = ResultsStore(rundir)
+    try:
+        meta = json.loads((rundir / "recipe.json").read_text())
+    except (OSError, ValueError) as exc:
+        raise SystemExit(f"{rundir}: no readable recipe.json ({exc}); not a results folder") from None
+    as_dict = recipe.to_dict()
+    if meta.get("hash") != recipe_hash(recipe) and not same_recipe(meta.get("recipe"), meta.get("hash"), as_dict):
+        raise SystemExit(f"{rundir}: holds another recipe's results (or another version's); nothing adopted")
+    ws = Workspace(recipe)
+    stored = meta.get("corpora") if isinstance(meta.get("corpora"), dict) else {}
+    now = {}
+    for corpus in recipe.corpora:
+        fp = ws.fingerprint(corpus)
+        prev = stored.get(corpus, {})
+        if prev and (prev.get("files") != fp["files"] or prev.get("labels") != fp["labels"]):
+            raise SystemExit(f"{rundir}: corpus {corpus} has {fp['files']} files and labels {fp['labels']}, the "
+                             f"folder's runs {prev.get('files')} and {prev.get('labels')}: its content changed; "
+                             "rerun it into a new folder instead")
+        now[corpus] = {**fp, "keys": "content"}
+    planned = plan_runs(recipe, ws)
+    keys = {r.key for r in planned}
+    have = set(store.keys())
+    spare = {}
+    for r in store.records():
+        if r["key"] not in keys:
+            spare.setdefault((r["corpus"], r.get("variant"), _condition(r.get("condition")), int(r["fold"]),
+                              int(r["seed"])), r["key"])
+    moves = []
+    for run in planned:
+        if run.key in have:
+            continue
+        condition = _condition((run.model.augment or {}).get("condition"))
+        old = spare.pop((run.corpus, run.variant, condition, int(run.fold), int(run.seed)), None)
+        if old is not None:
+            moves.append((old, run.key))
+    return moves, now, recipe
+
+
+def apply_moves(rundir: Path, moves: list[tuple[str, str]], corpora: dict, recipe) -> None:
+    store = ResultsStore(rundir)
+    store.claim()
+    for old, new in moves:
+        data = json.loads(store.path_of(old).read_text())
+        data["key"], data["adopted_from"] = new, old
+        if "corpus_content" in data:
+            data["corpus_content"] = corpora.get(data.get("corpus"), data["corpus_content"])
+        bundle = rundir / "bundles" / old
+        if bundle.is_dir():
+            shutil.move(str(bundle), str(rundir / "bundles" / new))
+            data["bundle"] = str(Path("bundles") / new)
+        atomic_write_json(store.path_of(new), data)
+        store.path_of(old).unlink()
+    store.bind_recipe(recipe.to_dict(), recipe_hash(recipe), allow_other=True, corpora=corpora)
+    store.rebuild_index()
+    store.release()
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("recipe")
+    ap.add_argument("rundir", type=Path)
+    ap.add_argument("overrides", nargs="*", help="the KEY=VALUE overrides the folder was run with")
+    ap.add_argument("--apply", action="store_true", help="move the records (default: only print the plan)")
+    args = ap.parse_args(argv)
+    try:
+        moves, corpora, recipe = plan_moves(args.recipe, args.rundir, args.overrides)
+    except EmoconvError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    print(f"{args.rundir}: {len(moves)} finished run(s) to move to the keys the recipe plans now")
+    if args.apply and moves:
+        apply_moves(args.rundir, moves, corpora, recipe)
+        print(f"moved {len(moves)}; `emoconv run` with the same recipe now skips them")
+    elif moves:
+        print("dry run: add --apply to move them")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
