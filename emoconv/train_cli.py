@@ -22,9 +22,27 @@ from typing import Any
 
 import click
 
-__all__ = ["DEFAULT_RECIPE", "train_corpus"]
+__all__ = ["DEFAULT_RECIPE", "PACKAGED_RECIPES", "resolve_recipe", "train_corpus"]
 
-DEFAULT_RECIPE = Path(__file__).parent / "recipes" / "ecnet.yaml"
+PACKAGED = Path(__file__).parent / "recipes"
+DEFAULT_RECIPE = PACKAGED / "ecnet.yaml"
+#: Recipes shipped with the package, by the name ``--recipe`` accepts: emoconv's own CNN and the SVM baseline.
+PACKAGED_RECIPES = {p.stem: p for p in sorted(PACKAGED.glob("*.yaml"))}
+
+
+def resolve_recipe(recipe: str | Path | None) -> Path:
+    """A recipe file, or the name of a packaged one (``ecnet``, ``svm``); ``None`` is emoconv's own CNN."""
+    from .errors import ConfigError
+
+    if recipe is None:
+        return DEFAULT_RECIPE
+    path = Path(recipe)
+    if path.exists():
+        return path
+    if str(recipe) in PACKAGED_RECIPES:
+        return PACKAGED_RECIPES[str(recipe)]
+    raise ConfigError(f"--recipe {recipe}: no such file, and not a packaged recipe "
+                      f"({', '.join(PACKAGED_RECIPES)})")
 
 
 def train_corpus(corpus: str, path: Path, recipe_path: Path | None, out: Path | None, workdir: Path | None,
@@ -39,7 +57,7 @@ def train_corpus(corpus: str, path: Path, recipe_path: Path | None, out: Path | 
     from .experiments.workspace import Workspace
 
     t0 = time.perf_counter()
-    rpath = Path(recipe_path) if recipe_path else DEFAULT_RECIPE
+    rpath = resolve_recipe(recipe_path)
     tree = load_recipe_dict(rpath)
     if not Path(path).exists():
         raise ConfigError(f"{path}: corpus folder not found; pass the folder that holds the {corpus} audio")

@@ -77,3 +77,24 @@ def test_bad_input_is_one_line_before_anything_runs(tmp_path, monkeypatch):
                                     str(tmp_path / "w")])
     assert res.exit_code != 0 and "input.length: segment is not supported" in res.output
     assert not (tmp_path / "w").exists()  # refused before cross-validation wrote anything
+
+
+def test_the_packaged_svm_recipe_by_name_ships_an_svm_bundle(tmp_path, monkeypatch):
+    monkeypatch.setenv("EMOCONV_CACHE", str(tmp_path / "cache"))
+    corpus = _emovo(tmp_path / "emovo")
+    out = tmp_path / "svm-model"
+    res = CliRunner().invoke(main, ["train", "emovo", str(corpus), "--recipe", "svm", "--out", str(out),
+                                    "--workdir", str(tmp_path / "w"), "--json", "--quiet"])
+    assert res.exit_code == 0, res.output
+    summary = json.loads(res.output.strip().splitlines()[-1])
+    assert summary["model"] == "svm" and summary["protocol"]["kind"] == "loso" and len(summary["folds"]) == 3
+    assert summary["recipe"].endswith("svm.yaml") and summary["final_epochs"] == 0
+    wav = next(corpus.rglob("*.wav"))
+    pred = CliRunner().invoke(main, ["predict", str(out), str(wav), "--json"])
+    assert pred.exit_code == 0, pred.output
+    meta = json.loads(CliRunner().invoke(main, ["predict", str(out), "--info", "--json"]).output)
+    assert meta["model"] == "svm" and meta["cross_validated"]["folds_finished"] == 3
+    assert json.loads(pred.output)[0]["label"] in meta["labels"]
+    bad = CliRunner().invoke(main, ["train", "emovo", str(corpus), "--recipe", "nosuch", "--workdir",
+                                    str(tmp_path / "w2")])
+    assert bad.exit_code != 0 and "not a packaged recipe (ecnet, svm)" in bad.output
