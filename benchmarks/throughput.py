@@ -33,6 +33,10 @@ SYSTEMS = [
     ("A4 standard", "mts.a4", {"conv": "standard"}, (1, 300, 40)),
     ("multi-dilated CNN", "mdcnn", {}, (3, 300, 40)),
     ("CLDNN", "cldnn", {}, (1, 300, 40)),
+    ("ST-CLDNN", "cldnn", {"conv": "ST", "kernel1": [6, 5], "kernel2": [3, 2]}, (1, 300, 40)),
+    ("ST-CLDNN (per-patch convs)", "cldnn", {"conv": "ST", "kernel1": [6, 5], "kernel2": [3, 2], "compute": "patches"},
+     (1, 300, 40)),
+    ("T-CLDNN", "cldnn", {"conv": "T", "kernel1": [1, 5], "kernel2": [1, 2]}, (1, 300, 40)),
     ("3D-CNN-DNN", "cnn3d.dnn", {}, (1, 10, 10, 256)),
     ("ECNet", "ecnet", {}, (1, 300, 40)),
 ]
