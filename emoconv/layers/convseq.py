@@ -27,11 +27,10 @@ from __future__ import annotations
 
 import torch
 import torch.nn.functional as F
-from torch import nn
 
 from .convtypes import ConvType
 
-__all__ = ["conv_stack_on_sequence", "edge_padded", "uses_sequence"]
+__all__ = ["conv_stack_on_sequence", "edge_padded"]
 
 
 def edge_padded(x: torch.Tensor, lengths: torch.Tensor, left: int, right: int) -> torch.Tensor:
@@ -103,8 +102,3 @@ def conv_stack_on_sequence(
         parts.append(out.unflatten(0, (B, T)).permute(0, 2, 3, 1, 4))
     z_frames = torch.cat(parts, dim=-1).permute(0, 3, 1, 2, 4).flatten(0, 1)  # (B*T, maps, F2, n_out)
     return second.pool(second.act(z_frames)).reshape(B, T, -1)
-
-
-def uses_sequence(cnn: nn.Module) -> bool:
-    """Whether ``cnn`` is the two-:class:`ConvType` stack this module computes."""
-    return isinstance(cnn, nn.Sequential) and len(cnn) == 2 and all(isinstance(m, ConvType) for m in cnn)
