@@ -239,12 +239,10 @@ class MTSConv2d(nn.Conv2d):
             pt = padding[0]
             xp = F.pad(x, (0, 0, pt, pt)) if pt else x
             t_c = max(self.kernel_size[0], round(xp.shape[-2] / s))
-            xc = F.interpolate(xp, size=(t_c, xp.shape[-1]), mode="bilinear", align_corners=False,
-                               antialias=True)
+            xc = F.interpolate(xp, size=(t_c, xp.shape[-1]), mode="bilinear", align_corners=False, antialias=True)
             y = F.conv2d(xc, weight, None, self.stride, (0, padding[1]), self.dilation, self.groups)
             gain = self._input_gain(s, weight)
-            if not (isinstance(gain, float) and gain == 1.0):  # y * 1.0 would only copy
-                y = y * gain
+            y = y if isinstance(gain, float) and gain == 1.0 else y * gain  # y * 1.0 would only copy
         else:
             if self.mode == "reference":
                 w, b = self.ref_weights[j], (self.ref_biases[j] if self.bias is not None else None)
