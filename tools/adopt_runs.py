@@ -41,15 +41,14 @@ def plan_moves(recipe_path: str, rundir: Path, overrides: list[str]) -> tuple[li
     """``([(old key, new key), ...], current corpus fingerprints, recipe)``; raises SystemExit when refused."""
     recipe = load_recipe(recipe_path, overrides)
     store = ResultsStore(rundir)
-    try:
-        meta = json.loads((rundir / "recipe.json").read_text())
-    except (OSError, ValueError) as exc:
-        raise SystemExit(f"{rundir}: no readable recipe.json ({exc}); not a results folder") from None
+    meta = store.stored_recipe()
+    if "hash" not in meta:
+        raise SystemExit(f"{rundir}: no readable recipe.json; not a results folder")
     as_dict = recipe.to_dict()
     if meta.get("hash") != recipe_hash(recipe) and not same_recipe(meta.get("recipe"), meta.get("hash"), as_dict):
         raise SystemExit(f"{rundir}: holds another recipe's results (or another version's); nothing adopted")
     ws = Workspace(recipe)
-    stored = meta.get("corpora") if isinstance(meta.get("corpora"), dict) else {}
+    stored = meta["corpora"]
     now = {}
     for corpus in recipe.corpora:
         fp = ws.fingerprint(corpus)

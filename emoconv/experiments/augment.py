@@ -134,7 +134,7 @@ class NoiseSource:
     for ESC names) feeds validation and test copies, mixed with seed ``seed + 1``.
     """
 
-    def __init__(self, cfg: AugmentConfig, sample_rate: int) -> None:
+    def __init__(self, cfg: AugmentConfig, sample_rate: int, cache_dir: Path | None = None) -> None:
         from ..audio.noise import NoiseAugmenter, NoisePool, split_noise
 
         root = Path(str(cfg.noise_dir)).expanduser()
@@ -146,12 +146,11 @@ class NoiseSource:
         snr = (float(cfg.snr_range[0]), float(cfg.snr_range[1]))
         self.train = NoiseAugmenter(self.train_pool, cfg.n_clips, cfg.n_snrs, snr, cfg.seed)
         self.test = NoiseAugmenter(self.test_pool, cfg.n_clips, cfg.n_snrs, snr, cfg.seed + 1)
-        from ..features import default_cache_dir
         from .digests import content_digests
 
         # the clips' names and bytes, not their paths or times: a copied noise folder keeps its runs' keys
-        digests = content_digests([root / n for n in pool.names], default_cache_dir() / "digests.json")
-        ident = [(n, d) for n, d in zip(pool.names, digests)]
+        entries = content_digests([root / n for n in pool.names], cache_dir)
+        ident = [(n, e and e.digest) for n, e in zip(pool.names, entries)]
         self.fingerprint = stable_hash([ident, to_dict(cfg)["test_fraction"], cfg.group, cfg.seed, "content"],
                                        length=16)
         self.cfg = cfg
@@ -196,7 +195,7 @@ def noise_source(ws: Any, cfg: AugmentConfig, sample_rate: int) -> NoiseSource:
     memo = ws.__dict__.setdefault("_noise_sources", {})
     key = stable_hash([to_dict(cfg), sample_rate])
     if key not in memo:
-        memo[key] = NoiseSource(cfg, sample_rate)
+        memo[key] = NoiseSource(cfg, sample_rate, getattr(ws, "cache_dir", None))
     return memo[key]
 
 

@@ -13,13 +13,23 @@ import hashlib
 import json
 import os
 from pathlib import Path
-from typing import Sequence
+from typing import NamedTuple, Sequence
 
 from ..fileio import atomic_write_json
 
-__all__ = ["content_digests"]
+__all__ = ["FileDigest", "content_digests"]
 
 _CHUNK = 1 << 20
+CACHE_FILE = "digests.json"
+
+
+class FileDigest(NamedTuple):
+    """A file's size and modification time (ns) as ``os.stat`` gives them, and its content digest (``None``
+    when it could not be read)."""
+
+    size: int
+    mtime_ns: int
+    digest: str | None
 
 
 def _digest(path: str) -> str:
@@ -30,17 +40,19 @@ def _digest(path: str) -> str:
     return h.hexdigest()
 
 
-def content_digests(paths: Sequence[str | os.PathLike[str]], cache_file: Path | None) -> list[str | None]:
-    """One hex digest per file (``None`` for a file that cannot be read), reusing ``cache_file``'s entries
-    whose path, size and modification time still match; new digests are written back atomically."""
+def content_digests(paths: Sequence[str | os.PathLike[str]], cache_dir: Path | None) -> list[FileDigest | None]:
+    """One :class:`FileDigest` per file (``None`` for a file that cannot be stat'ed), reusing the entries of
+    ``cache_dir/digests.json`` whose path, size and modification time still match; new digests are written back
+    atomically."""
+    cache_file = Path(cache_dir) / CACHE_FILE if cache_dir is not None else None
     cache: dict[str, list] = {}
     if cache_file is not None:
         try:
-            loaded = json.loads(Path(cache_file).read_text())
+            loaded = json.loads(cache_file.read_text())
             cache = loaded if isinstance(loaded, dict) else {}
         except (OSError, ValueError, UnicodeDecodeError):
             cache = {}
-    out: list[str | None] = []
+    out: list[FileDigest | None] = []
     changed = False
     for path in paths:
         p = os.path.abspath(os.fspath(path))
@@ -51,19 +63,19 @@ def content_digests(paths: Sequence[str | os.PathLike[str]], cache_file: Path | 
             continue
         hit = cache.get(p)
         if isinstance(hit, list) and len(hit) == 3 and hit[0] == st.st_size and hit[1] == st.st_mtime_ns:
-            out.append(str(hit[2]))
+            out.append(FileDigest(st.st_size, st.st_mtime_ns, str(hit[2])))
             continue
         try:
-            digest = _digest(p)
+            digest: str | None = _digest(p)
         except OSError:
-            out.append(None)
-            continue
-        cache[p] = [st.st_size, st.st_mtime_ns, digest]
-        out.append(digest)
-        changed = True
+            digest = None
+        out.append(FileDigest(st.st_size, st.st_mtime_ns, digest))
+        if digest is not None:
+            cache[p] = [st.st_size, st.st_mtime_ns, digest]
+            changed = True
     if changed and cache_file is not None:
         try:
-            Path(cache_file).parent.mkdir(parents=True, exist_ok=True)
+            cache_file.parent.mkdir(parents=True, exist_ok=True)
             atomic_write_json(cache_file, cache, indent=None)
         except OSError:  # a read-only cache costs a re-read next time, nothing else
             pass

@@ -97,13 +97,8 @@ class ResultsStore:
         same one (:func:`emoconv.experiments.runconfig.same_recipe`: settings added since, at their defaults).
         """
         path = self.root / "recipe.json"
-        old: Any = {}
+        old = self.stored_recipe()
         if path.exists():
-            try:
-                old = json.loads(path.read_text())
-            except (json.JSONDecodeError, UnicodeDecodeError):
-                old = {}
-            old = old if isinstance(old, dict) else {}
             has_results = any(self.keys())
             differs = old.get("hash") != recipe_hash and not (same and same(old.get("recipe"), old.get("hash")))
             if differs and not allow_other and has_results:
@@ -111,27 +106,33 @@ class ResultsStore:
                     f"{self.root}: holds results of a different recipe (hash {old.get('hash')} != {recipe_hash}); "
                     "choose another --out folder, or pass --append to keep both in one folder"
                 )
-            before = old.get("corpora") if isinstance(old.get("corpora"), dict) else {}
             for name, fp in (corpora or {}).items():
-                prev = before.get(name)
+                prev = old["corpora"].get(name)
                 field = "content" if isinstance(prev, dict) and prev.get("keys") == "content" else "hash"
                 if has_results and not allow_other and isinstance(prev, dict) and prev.get(field) != fp.get(field):
                     raise ConfigError(
                         f"{self.root}: corpus {name} has changed since these results were made "
                         f"({prev.get('files')} -> {fp['files']} files, labels {', '.join(prev.get('labels', []))} -> "
                         f"{', '.join(fp['labels'])}); choose another --out folder, or pass --append to keep both")
-        merged = {**(old.get("corpora") if isinstance(old.get("corpora"), dict) else {}), **(corpora or {})}
+        merged = {**old["corpora"], **(corpora or {})}
         atomic_write_json(path, {"hash": recipe_hash, "recipe": recipe, "corpora": merged})
+
+    def stored_recipe(self) -> dict[str, Any]:
+        """What ``recipe.json`` holds (``hash``, ``recipe``, ``corpora``: always a dict); empty when absent or
+        unreadable."""
+        try:
+            old = json.loads((self.root / "recipe.json").read_text())
+        except (FileNotFoundError, ValueError, UnicodeDecodeError):
+            old = {}
+        old = old if isinstance(old, dict) else {}
+        return {**old, "corpora": old["corpora"] if isinstance(old.get("corpora"), dict) else {}}
 
     def mtime_keyed_corpora(self) -> set[str]:
         """Corpora whose finished runs here are keyed by the modification-time corpus hash (folders made before
         content digests: their ``recipe.json`` entry has no ``"keys": "content"``); empty for a new folder."""
-        try:
-            stored = json.loads((self.root / "recipe.json").read_text()).get("corpora")
-        except (OSError, ValueError, UnicodeDecodeError, AttributeError):
+        if not any(self.keys()):
             return set()
-        if not isinstance(stored, dict) or not any(self.keys()):
-            return set()
+        stored = self.stored_recipe()["corpora"]
         return {name for name, fp in stored.items() if isinstance(fp, dict) and fp.get("keys") != "content"}
 
     # -- records ---------------------------------------------------------

@@ -51,21 +51,13 @@ class Workspace:
         same with the file's modification time instead of its digest, what run keys used before content
         digests; folders made then keep it). :meth:`key_hash` is the one run keys use."""
         if corpus not in self._fingerprints:
-            import os
-
             from .digests import content_digests
 
             utts = self.utterances(corpus)
-            digests = content_digests([u.path for u in utts], self.cache_dir / "digests.json")
-            rows, content = [], []
-            for u, digest in zip(utts, digests):
-                try:
-                    st = os.stat(u.path)
-                    rows.append([u.uid, u.label, u.speaker, st.st_size, st.st_mtime_ns])
-                    content.append([u.uid, u.label, u.speaker, st.st_size, digest])
-                except OSError:  # reported when its features are extracted
-                    rows.append([u.uid, u.label, u.speaker, None, None])
-                    content.append([u.uid, u.label, u.speaker, None, None])
+            rows, content = [], []  # a file that cannot be stat'ed is reported when its features are extracted
+            for u, e in zip(utts, content_digests([u.path for u in utts], self.cache_dir)):
+                rows.append([u.uid, u.label, u.speaker, e and e.size, e and e.mtime_ns])
+                content.append([u.uid, u.label, u.speaker, e and e.size, e and e.digest])
             self._fingerprints[corpus] = {"files": len(utts), "labels": sorted({u.label for u in utts}),
                                           "hash": stable_hash(rows, length=16),
                                           "content": stable_hash(content, length=16)}

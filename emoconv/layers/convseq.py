@@ -88,11 +88,12 @@ def conv_stack_on_sequence(
     parts = []
     if n_regular:
         z = F.conv2d(pooled[full], second.conv.weight, second.conv.bias, dilation=(1, stride))
-        if n_regular == n_out and second.pool_size[1] == 1:  # no temporal pooling (S): finish on the sequence
+        on_sequence = n_regular == n_out and second.pool_size[1] == 1  # no temporal pooling (S): finish here
+        if on_sequence:
             z = second.pool(second.act(z))
         span = stride * (n_regular - 1) + 1
         parts.append(z.unfold(3, span, 1)[:, :, :, :T, ::stride])  # (B, maps, F2, T, n_regular) view
-        if n_regular == n_out and second.pool_size[1] == 1:
+        if on_sequence:
             return parts[0].permute(0, 3, 1, 2, 4).reshape(B, T, -1)
     for r in range(n_regular, n_out):
         taps = torch.stack([pooled[windows[r + k]][..., stride * (r + k): stride * (r + k) + T]

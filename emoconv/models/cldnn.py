@@ -160,7 +160,8 @@ class CLDNN(nn.Module):
     ) -> tuple[torch.Tensor | None, ...]:
         """(patches (N, C, F, W), b, t, lengths (B,)) for the valid frames of the batch.
 
-        With ``splice=False`` frame input is not spliced (``patches`` is None): the sequence path reads ``x``.
+        With ``splice=False`` frame input is not spliced (``patches``, ``b``, ``t`` are None): the sequence path
+        reads ``x`` and ``lengths``.
         """
         F_, W = self.n_bins, self.context
         spliced = self._is_spliced(x)
@@ -187,9 +188,7 @@ class CLDNN(nn.Module):
         elif splice:
             patches, b, t = splice_batch(x, lengths, self.left, self.right)
         else:
-            mask = torch.arange(T, device=x.device)[None, :] < lengths[:, None]
-            b, t = mask.nonzero(as_tuple=True)
-            patches = None
+            patches = b = t = None
         return patches, b, t, lengths
 
     def _run(self, x: torch.Tensor, lengths: torch.Tensor | None, keep: bool) -> dict[str, torch.Tensor]:

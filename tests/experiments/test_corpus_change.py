@@ -25,33 +25,6 @@ def _corpus(root, labels):
     (root / "manifest.csv").write_text("\n".join(rows) + "\n")
 
 
-def test_adding_files_and_a_class_is_refused_not_mixed(tmp_path):
-    corpus = tmp_path / "corpus"
-    corpus.mkdir()
-    _corpus(corpus, ["anger", "sadness"])
-    recipe = tmp_path / "r.yaml"
-    recipe.write_text(yaml.safe_dump({
-        "name": "change", "corpora": {"manifest": {"path": str(corpus)}},
-        "features": {"kind": "logmel", "n_mels": 16, "hop_ms": 20, "sample_rate": 8000},
-        "protocol": {"kind": "kfold", "folds": 2, "seed": 0},
-        "models": [{"name": "mts.a1", "params": {"conv": "standard"}}],
-        "train": {"max_epochs": 1, "patience": 1, "batch_size": 8, "progress": False}}))
-    out = tmp_path / "run"
-    env = {"EMOCONV_CACHE": str(tmp_path / "cache")}
-    first = CliRunner().invoke(main, ["run", str(recipe), "--out", str(out), "--quiet"], env=env)
-    assert first.exit_code == 0, first.output
-    keys = {p.name for p in (out / "results").glob("*.json")}
-    _corpus(corpus, ["anger", "sadness", "happiness"])  # 16 -> 24 files, a new class
-    again = CliRunner().invoke(main, ["run", str(recipe), "--out", str(out), "--quiet"], env=env)
-    assert again.exit_code == 2
-    assert "corpus manifest has changed" in again.output and "16 -> 24 files" in again.output
-    assert "happiness" in again.output
-    assert {p.name for p in (out / "results").glob("*.json")} == keys  # nothing mixed in
-    fresh = CliRunner().invoke(main, ["run", str(recipe), "--out", str(tmp_path / "run2"), "--quiet"], env=env)
-    assert fresh.exit_code == 0, fresh.output
-    assert not keys & {p.name for p in (tmp_path / "run2" / "results").glob("*.json")}  # new content, new keys
-
-
 def _setup(tmp_path):
     corpus = tmp_path / "corpus"
     corpus.mkdir()
@@ -64,6 +37,23 @@ def _setup(tmp_path):
         "models": [{"name": "mts.a1", "params": {"conv": "standard"}}],
         "train": {"max_epochs": 1, "patience": 1, "batch_size": 8, "progress": False}}))
     return corpus, recipe, {"EMOCONV_CACHE": str(tmp_path / "cache")}
+
+
+def test_adding_files_and_a_class_is_refused_not_mixed(tmp_path):
+    corpus, recipe, env = _setup(tmp_path)
+    out = tmp_path / "run"
+    first = CliRunner().invoke(main, ["run", str(recipe), "--out", str(out), "--quiet"], env=env)
+    assert first.exit_code == 0, first.output
+    keys = {p.name for p in (out / "results").glob("*.json")}
+    _corpus(corpus, ["anger", "sadness", "happiness"])  # 16 -> 24 files, a new class
+    again = CliRunner().invoke(main, ["run", str(recipe), "--out", str(out), "--quiet"], env=env)
+    assert again.exit_code == 2
+    assert "corpus manifest has changed" in again.output and "16 -> 24 files" in again.output
+    assert "happiness" in again.output
+    assert {p.name for p in (out / "results").glob("*.json")} == keys  # nothing mixed in
+    fresh = CliRunner().invoke(main, ["run", str(recipe), "--out", str(tmp_path / "run2"), "--quiet"], env=env)
+    assert fresh.exit_code == 0, fresh.output
+    assert not keys & {p.name for p in (tmp_path / "run2" / "results").glob("*.json")}  # new content, new keys
 
 
 def test_copied_files_with_new_times_are_the_same_corpus_but_new_content_is_not(tmp_path):
