@@ -227,7 +227,16 @@ def build_recipe(tree: Mapping[str, Any], overrides: list[str] | None = None, wh
     models_raw = tree.get("models") or []
     if not isinstance(models_raw, list):
         raise ConfigError(f"{where}.models: expected a list of models")
-    models = tuple(from_dict(ModelSpec, m, f"{where}.models.{i}") for i, m in enumerate(models_raw))
+    kept = []  # models.N.skip=true leaves a model out, as corpora.NAME.skip does a corpus
+    for i, m in enumerate(models_raw):
+        if isinstance(m, dict) and "skip" in m:
+            if not isinstance(m["skip"], bool):
+                raise ConfigError(f"{where}.models.{i}.skip: expected true or false, got {m['skip']!r}")
+            if m["skip"]:
+                continue
+            m = {k: v for k, v in m.items() if k != "skip"}
+        kept.append(from_dict(ModelSpec, m, f"{where}.models.{i}"))
+    models = tuple(kept)
     rest = {k: v for k, v in tree.items() if k not in ("corpora", "models")}
     sections = {"input": InputConfig, "protocol": ProtocolConfig, "train": TrainConfig}
     known = set(sections) | {"features", "name", "normalize", "seeds", "report", "bundle", "description", "augment"}

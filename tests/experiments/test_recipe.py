@@ -35,6 +35,14 @@ def test_skip_removes_corpus():
     assert list(r.corpora) == ["builtin"]
 
 
+def test_skip_removes_model():
+    r = build_recipe(BASE, ["models.0.skip=true"])
+    assert [m.label for m in r.models] == ["mts"]
+    assert [m.label for m in build_recipe(BASE, ["models.0.skip=false"]).models][1:] == ["mts"]
+    with pytest.raises(ConfigError, match=r"models\.1\.skip: expected true or false"):
+        build_recipe(BASE, ["models.1.skip=yes please"])
+
+
 def test_per_corpus_input_override():
     r = build_recipe(BASE, ["corpora.emodb.input.length=segment", "corpora.emodb.input.segment_frames=400"])
     assert r.input_for("emodb").length == "segment"
