@@ -1,10 +1,11 @@
-"""Keep the finished runs of a results folder whose corpus or noise files were copied (new modification times).
+"""Keep the finished runs of a results folder whose corpus or noise files were copied or moved.
 
 Before content digests (docs/experiments.md, "Run keys"), run keys hashed each corpus file's size and
-modification time, and each noise clip's path, size and modification time. Copying the files (``cp``,
-``rsync`` without ``-t``, another machine) then made every finished run look like new work. Folders made
-since key on the files' content and survive a copy; this tool moves an older folder's records to the keys
-that the recipe now plans, matching each record to its planned run by (corpus, model variant, augmentation
+modification time, and each noise clip's path, size and modification time; until portable keys they also
+hashed the corpus's and the noise folder's paths. Copying the files (``cp``, ``rsync`` without ``-t``,
+another machine) or moving them then made every finished run look like new work. Folders made since key on
+the files' content alone and survive both; this tool moves an older folder's records to the keys that the
+recipe now plans, matching each record to its planned run by (corpus, model variant, augmentation
 condition, fold, seed).
 
 It refuses unless the folder holds this recipe (same hash, or the same recipe apart from training settings
@@ -57,7 +58,7 @@ def plan_moves(recipe_path: str, rundir: Path, overrides: list[str]) -> tuple[li
             raise SystemExit(f"{rundir}: corpus {corpus} has {fp['files']} files and labels {fp['labels']}, the "
                              f"folder's runs {prev.get('files')} and {prev.get('labels')}: its content changed; "
                              "rerun it into a new folder instead")
-        now[corpus] = {**fp, "keys": "content"}
+        now[corpus] = {**fp, "keys": "portable"}
     planned = plan_runs(recipe, ws)
     keys = {r.key for r in planned}
     have = set(store.keys())

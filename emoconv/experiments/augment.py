@@ -45,7 +45,8 @@ from ..config import check, config_hash, from_dict, to_dict
 from ..errors import ConfigError
 from ..fileio import file_identity, stable_hash
 
-__all__ = ["AugmentConfig", "NoiseSource", "NoisyExamples", "augment_for", "expand_conditions", "noisy_partitions"]
+__all__ = ["AugmentConfig", "NoiseSource", "NoisyExamples", "augment_for", "expand_conditions", "noise_content",
+           "noisy_partitions"]
 
 CONDITIONS = ("none", "clean", "noisy")
 _ESC_NAME = re.compile(r"^\d+-\d+-[A-Za-z]+$")
@@ -125,6 +126,20 @@ def _grouper(cfg: AugmentConfig, names: Sequence[str]) -> Callable[[str], str] |
     if cfg.group == "esc" or (cfg.group == "auto" and names and all(_ESC_NAME.match(Path(n).stem) for n in names)):
         return esc_source_id
     return None
+
+
+def noise_content(noise_dir: str | Path, cache_dir: Path | None = None) -> str:
+    """Hash of a noise folder's audio files by relative name and bytes (digests cached like the corpora's):
+    what portable run keys hold instead of the folder's path. A missing folder hashes as empty; the run that
+    needs it reports it."""
+    from ..audio.io import AUDIO_EXTENSIONS
+    from .digests import content_digests
+
+    root = Path(str(noise_dir)).expanduser()
+    files = sorted(p for p in root.rglob("*") if p.is_file() and p.suffix.lower() in AUDIO_EXTENSIONS) \
+        if root.is_dir() else []
+    entries = content_digests(files, cache_dir)
+    return stable_hash([[f.relative_to(root).as_posix(), e and e.digest] for f, e in zip(files, entries)], length=16)
 
 
 class NoiseSource:

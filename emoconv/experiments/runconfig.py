@@ -27,7 +27,7 @@ from ..features.kinds import features_dict
 from ..fileio import stable_hash
 from ..protocol import ProtocolConfig
 
-__all__ = ["RunConfig", "train_key"]
+__all__ = ["RunConfig", "same_recipe", "train_key", "without_paths"]
 
 
 @functools.lru_cache(maxsize=1)
@@ -68,7 +68,7 @@ def same_recipe(stored: Any, stored_hash: Any, recipe_dict: dict[str, Any]) -> b
     default = json.loads(json.dumps(_default_train()))
 
     def comparable(tree: dict[str, Any]) -> dict[str, Any]:
-        tree = json.loads(json.dumps(tree))
+        tree = without_paths(json.loads(json.dumps(tree)))
         train = tree.get("train")
         if isinstance(train, dict):
             for k in KEY_OPTIONAL:
@@ -77,6 +77,29 @@ def same_recipe(stored: Any, stored_hash: Any, recipe_dict: dict[str, Any]) -> b
         return tree
 
     return comparable(stored) == comparable(recipe_dict)
+
+
+def without_paths(tree: dict[str, Any]) -> dict[str, Any]:
+    """A recipe dict (or one corpus's settings, under ``"corpus"``) without where its data lies: the corpora's
+    ``path`` (pooled sources' too) and ``augment.noise_dir`` (the recipe's and each model's). Portable run keys
+    hash the files' content instead, so the same corpus in another folder is the same recipe. In place."""
+    corpora = tree.get("corpora")
+    for spec in (corpora.values() if isinstance(corpora, dict) else ()):
+        if isinstance(spec, dict):
+            _strip_corpus(spec)
+    for section in [tree] + [m for m in tree.get("models") or () if isinstance(m, dict)]:
+        if isinstance(section.get("augment"), dict):
+            section["augment"].pop("noise_dir", None)
+    return tree
+
+
+def _strip_corpus(spec: dict[str, Any]) -> dict[str, Any]:
+    spec.pop("path", None)
+    sources = (spec.get("options") or {}).get("sources") if isinstance(spec.get("options"), dict) else None
+    for src in (sources.values() if isinstance(sources, dict) else ()):
+        if isinstance(src, dict):
+            src.pop("path", None)
+    return spec
 
 
 @dataclass(frozen=True)
@@ -116,10 +139,17 @@ class RunConfig:
         """The training settings of this run (the recipe's, seeded with the run's seed)."""
         return replace(self.train, seed=self.seed)
 
-    def key(self, corpus_fingerprint: str | None = None) -> str:
-        """Hash of everything that affects the result (``corpus_fingerprint``: the corpus's content)."""
+    def key(self, corpus_fingerprint: str | None = None, portable: bool = False,
+            noise_content: str | None = None) -> str:
+        """Hash of everything that affects the result (``corpus_fingerprint``: the corpus's content).
+
+        ``portable``: leave out where the files lie (the corpus's path, the noise folder), which the corpus's
+        content fingerprint and ``noise_content`` (the noise clips' names and bytes) stand for; folders made
+        before portable keys (2026-12-02) keep hashing the paths.
+        """
+        corpus = to_dict(self.corpus_spec)
         parts = {
-            "corpus": to_dict(self.corpus_spec),
+            "corpus": _strip_corpus(corpus) if portable else corpus,
             "features": features_dict(self.features),
             "input": to_dict(self.input),
             "normalize": self.normalize,
@@ -134,4 +164,6 @@ class RunConfig:
             parts["corpus_content"] = corpus_fingerprint
         if self.augment.active:
             parts["augment"] = self.augment.key_dict()
+            if portable:
+                parts["augment"]["noise_dir"] = noise_content
         return stable_hash(parts, length=20)

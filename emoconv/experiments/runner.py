@@ -54,10 +54,12 @@ def recipe_hash(recipe: Recipe) -> str:
 
 
 def run_key(recipe: Recipe, corpus: str, model: ModelSpec, fold: int, seed: int,
-            corpus_fingerprint: str | None = None) -> str:
-    """Hash of everything that affects one run's result (``corpus_fingerprint``: the corpus's content,
-    :meth:`Workspace.fingerprint`); see :meth:`RunConfig.key`."""
-    return RunConfig.resolve(recipe, corpus, model, fold, seed).key(corpus_fingerprint)
+            corpus_fingerprint: str | None = None, noise_content: str | None = None) -> str:
+    """Hash of everything that affects one run's result, wherever its files lie (``corpus_fingerprint``: the
+    corpus's content, :meth:`Workspace.fingerprint`; ``noise_content``: the noise folder's,
+    :func:`~emoconv.experiments.augment.noise_content`); see :meth:`RunConfig.key`."""
+    return RunConfig.resolve(recipe, corpus, model, fold, seed).key(corpus_fingerprint, portable=True,
+                                                                     noise_content=noise_content)
 
 
 def plan_runs(recipe: Recipe, ws: Workspace) -> list[RunSpec]:
@@ -73,7 +75,7 @@ def plan_runs(recipe: Recipe, ws: Workspace) -> list[RunSpec]:
                 for fold in range(len(ws.folds(corpus, variant))):
                     for seed in recipe.seeds:
                         cfg = RunConfig.resolve(recipe, corpus, variant, fold, seed)
-                        runs.append(RunSpec(cfg.key(ws.key_hash(corpus)), corpus, variant, label, fold,
+                        runs.append(RunSpec(ws.run_key(cfg), corpus, variant, label, fold,
                                             seed, order, cfg))
                 order += 1
     return runs

@@ -108,7 +108,7 @@ class ResultsStore:
                 )
             for name, fp in (corpora or {}).items():
                 prev = old["corpora"].get(name)
-                field = "content" if isinstance(prev, dict) and prev.get("keys") == "content" else "hash"
+                field = "content" if isinstance(prev, dict) and prev.get("keys") in ("content", "portable") else "hash"
                 if has_results and not allow_other and isinstance(prev, dict) and prev.get(field) != fp.get(field):
                     raise ConfigError(
                         f"{self.root}: corpus {name} has changed since these results were made "
@@ -127,13 +127,19 @@ class ResultsStore:
         old = old if isinstance(old, dict) else {}
         return {**old, "corpora": old["corpora"] if isinstance(old.get("corpora"), dict) else {}}
 
-    def mtime_keyed_corpora(self) -> set[str]:
-        """Corpora whose finished runs here are keyed by the modification-time corpus hash (folders made before
-        content digests: their ``recipe.json`` entry has no ``"keys": "content"``); empty for a new folder."""
+    def key_schemes(self) -> dict[str, str]:
+        """How this folder's finished runs key each corpus (``recipe.json``'s ``"keys"``): ``mtime`` (folders made
+        before content digests, which recorded none), ``content`` or ``portable``
+        (:meth:`~emoconv.experiments.workspace.Workspace.key_scheme`); empty for a folder without results."""
         if not any(self.keys()):
-            return set()
+            return {}
         stored = self.stored_recipe()["corpora"]
-        return {name for name, fp in stored.items() if isinstance(fp, dict) and fp.get("keys") != "content"}
+        return {name: fp.get("keys") if fp.get("keys") in ("content", "portable") else "mtime"
+                for name, fp in stored.items() if isinstance(fp, dict)}
+
+    def mtime_keyed_corpora(self) -> set[str]:
+        """Corpora whose finished runs here are keyed by the modification-time corpus hash."""
+        return {name for name, scheme in self.key_schemes().items() if scheme == "mtime"}
 
     # -- records ---------------------------------------------------------
     def path_of(self, key: str) -> Path:

@@ -76,7 +76,9 @@ def run_sweep(recipe: Recipe, rundir: Path | None = None, executor: str = "local
     store = ResultsStore(rundir)
     execute = EXECUTORS.get(executor)
     ws = workspace or Workspace(recipe, cache_dir, progress=progress)
-    ws.mtime_keys = store.mtime_keyed_corpora()  # a folder made before content digests keeps its run keys
+    schemes = store.key_schemes()  # a folder made before portable keys keeps its run keys
+    ws.mtime_keys = {c for c, k in schemes.items() if k == "mtime"}
+    ws.path_keys = {c for c, k in schemes.items() if k == "content"}
     planned = plan_runs(recipe, ws)  # corpora and folds are checked before anything is written
     for corpus in recipe.corpora:
         note = length_warning(recipe, corpus, ws.utterances(corpus))
@@ -85,7 +87,7 @@ def run_sweep(recipe: Recipe, rundir: Path | None = None, executor: str = "local
     store.claim()  # ours or empty, and locked against a second writer
     as_dict = recipe.to_dict()
     store.bind_recipe(as_dict, recipe_hash(recipe), allow_other=append,
-                      corpora={c: {**ws.fingerprint(c), "keys": "mtime" if c in ws.mtime_keys else "content"}
+                      corpora={c: {**ws.fingerprint(c), "keys": ws.key_scheme(c)}
                                for c in recipe.corpora},
                       same=lambda stored, stored_hash: same_recipe(stored, stored_hash, as_dict))
     missing = [r for r in planned if not store.has(r.key)]

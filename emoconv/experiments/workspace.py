@@ -25,6 +25,8 @@ class Workspace:
         self._folds: dict[tuple[str, str], list[Any]] = {}
         self._fingerprints: dict[str, dict[str, Any]] = {}
         self.mtime_keys: set[str] = set()  # corpora whose run keys use the modification-time hash (key_hash)
+        self.path_keys: set[str] = set()  # corpora whose run keys hash the corpus's path (older folders; run_key)
+        self._noise: dict[str, str] = {}
         self.skipped: dict[str, list[str]] = {}  # corpus -> unusable files left out (corpora.NAME.skip_bad)
         from ..features import FeatureCache, default_cache_dir
 
@@ -68,6 +70,25 @@ class Workspace:
         :attr:`mtime_keys` (a results folder made before content digests)."""
         fp = self.fingerprint(corpus)
         return fp["hash"] if corpus in self.mtime_keys else fp["content"]
+
+    def key_scheme(self, corpus: str) -> str:
+        """How run keys identify ``corpus``: ``portable`` (its content, not where it lies: the default),
+        ``content`` (content and path: folders of 2026-12-01/02) or ``mtime`` (size, time and path: older)."""
+        return "mtime" if corpus in self.mtime_keys else "content" if corpus in self.path_keys else "portable"
+
+    def run_key(self, cfg: Any) -> str:
+        """The run key of ``cfg`` (a :class:`~emoconv.experiments.runconfig.RunConfig`) under its corpus's
+        :meth:`key_scheme`."""
+        portable = self.key_scheme(cfg.corpus) == "portable"
+        noise = None
+        if portable and cfg.augment.active:
+            from .augment import noise_content
+
+            where = str(cfg.augment.noise_dir)
+            if where not in self._noise:
+                self._noise[where] = noise_content(where, self.cache_dir)
+            noise = self._noise[where]
+        return cfg.key(self.key_hash(cfg.corpus), portable=portable, noise_content=noise)
 
     def utterances(self, corpus: str) -> list[Utterance]:
         if corpus not in self._utts:

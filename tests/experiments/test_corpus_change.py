@@ -87,7 +87,7 @@ def test_a_folder_made_before_content_digests_keeps_its_run_keys(tmp_path):
     out = tmp_path / "run"
     assert CliRunner().invoke(main, ["run", str(recipe), "--out", str(out), "--quiet"], env=env).exit_code == 0
     meta = json.loads((out / "recipe.json").read_text())
-    assert meta["corpora"]["manifest"]["keys"] == "content"
+    assert meta["corpora"]["manifest"]["keys"] == "portable"
     del meta["corpora"]["manifest"]["keys"]  # as an older emoconv wrote it
     (out / "recipe.json").write_text(json.dumps(meta))
     store = ResultsStore(out)
@@ -132,3 +132,51 @@ def test_adopt_runs_moves_an_old_folders_records_to_the_planned_keys(tmp_path, m
     other.write_text(recipe.read_text().replace("max_epochs: 1", "max_epochs: 2"))
     with pytest.raises(SystemExit, match="another recipe"):
         adopt_runs.main([str(other), str(out)])
+
+
+def test_a_moved_corpus_keeps_its_runs(tmp_path):
+    import shutil
+
+    corpus, recipe, env = _setup(tmp_path)
+    out = tmp_path / "run"
+    assert CliRunner().invoke(main, ["run", str(recipe), "--out", str(out), "--quiet"], env=env).exit_code == 0
+    keys = {p.name for p in (out / "results").glob("*.json")}
+    moved = tmp_path / "elsewhere" / "corpus"
+    shutil.copytree(corpus, moved)  # another disk, a clone on another machine: new path, new times
+    shutil.rmtree(corpus)
+    again = CliRunner().invoke(main, ["run", str(recipe), f"corpora.manifest.path={moved}", "--out", str(out),
+                                      "--quiet"], env=env)
+    assert again.exit_code == 0 and "already done" in again.output, again.output
+    assert {p.name for p in (out / "results").glob("*.json")} == keys
+
+
+def test_folders_keyed_with_paths_keep_their_keys_and_noise_is_keyed_by_content(tmp_path):
+    import shutil
+
+    from emoconv.experiments.recipe import build_recipe
+    from emoconv.experiments.runner import plan_runs
+    from emoconv.experiments.workspace import Workspace
+
+    corpus, recipe, _ = _setup(tmp_path)
+    noise = tmp_path / "noise"
+    noise.mkdir()
+    rng = np.random.default_rng(1)
+    for i in range(3):
+        sf.write(noise / f"n{i}.wav", (0.1 * rng.standard_normal(8000)).astype(np.float32), 8000)
+    tree = yaml.safe_load(recipe.read_text())
+    tree["augment"] = {"noise_dir": str(noise), "condition": "noisy", "n_snrs": 1, "snr_range": [5, 5]}
+
+    def keys(noise_dir, scheme="portable"):
+        r = build_recipe(tree, [f"augment.noise_dir={noise_dir}"])
+        ws = Workspace(r, tmp_path / "cache")
+        ws.path_keys = {"manifest"} if scheme == "content" else set()
+        return {run.key for run in plan_runs(r, ws)}
+
+    portable = keys(noise)
+    copy = tmp_path / "noise-copy"
+    shutil.copytree(noise, copy)
+    assert keys(copy) == portable  # the same clips elsewhere: the same runs
+    assert keys(copy, "content") != portable and keys(copy, "content") != keys(noise, "content")  # older folders
+    data, sr = sf.read(copy / "n0.wav", dtype="float32")
+    sf.write(copy / "n0.wav", -data, sr)
+    assert keys(copy) != portable  # other noise samples: new work
