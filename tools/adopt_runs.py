@@ -13,7 +13,7 @@ added since at their defaults) and each corpus still has the file count and labe
 cannot check that the audio itself is unchanged (the folder never recorded it), so run it only on files you
 copied, not edited. Without ``--apply`` it only prints what it would move.
 
-    python tools/adopt_runs.py RECIPE RUNDIR [KEY=VALUE ...] [--apply]
+    python tools/adopt_runs.py RECIPE RUNDIR [KEY=VALUE ...] [--apply] [--append]
 """
 
 from __future__ import annotations
@@ -24,7 +24,10 @@ import shutil
 import sys
 from pathlib import Path
 
+from emoconv import __version__
+from emoconv.config import to_dict
 from emoconv.errors import EmoconvError
+from emoconv.features.kinds import features_dict
 from emoconv.experiments.recipe import load_recipe
 from emoconv.experiments.runconfig import same_recipe
 from emoconv.experiments.runner import plan_runs, recipe_hash
@@ -38,16 +41,34 @@ def _condition(value):
     return None if value in (None, "none") else str(value)
 
 
-def plan_moves(recipe_path: str, rundir: Path, overrides: list[str]) -> tuple[list[tuple[str, str]], dict, object]:
-    """``([(old key, new key), ...], current corpus fingerprints, recipe)``; raises SystemExit when refused."""
+def _same_settings(rec, run) -> bool:
+    """Whether a record was made with ``run``'s features, input shaping, model parameters and training settings
+    (those the record holds: older records lack the settings added since)."""
+    cfg = run.config
+    plain = lambda x: json.loads(json.dumps(x))  # noqa: E731  (tuples as the record's lists)
+    return (rec is not None and rec.get("features") == plain(features_dict(cfg.features))
+            and rec.get("input") == plain(to_dict(cfg.input))
+            and all(rec.get("params", {}).get(k) == v for k, v in plain(run.model.params).items())
+            and all(rec.get("train", {}).get(k) == v for k, v in plain(to_dict(cfg.run_train)).items()
+                    if k in rec.get("train", {})))
+
+
+def plan_moves(recipe_path: str, rundir: Path, overrides: list[str],
+               append: bool = False) -> tuple[list[tuple[str, str]], dict, object]:
+    """``([(old key, new key), ...], current corpus fingerprints, recipe)``; raises SystemExit when refused.
+
+    ``append``: the folder was filled by several recipes (``emoconv run --append``); move the records of this
+    one's runs and leave the others."""
     recipe = load_recipe(recipe_path, overrides)
     store = ResultsStore(rundir)
     meta = store.stored_recipe()
     if "hash" not in meta:
         raise SystemExit(f"{rundir}: no readable recipe.json; not a results folder")
     as_dict = recipe.to_dict()
-    if meta.get("hash") != recipe_hash(recipe) and not same_recipe(meta.get("recipe"), meta.get("hash"), as_dict):
-        raise SystemExit(f"{rundir}: holds another recipe's results (or another version's); nothing adopted")
+    if not append and meta.get("hash") != recipe_hash(recipe) \
+            and not same_recipe(meta.get("recipe"), meta.get("hash"), as_dict):
+        raise SystemExit(f"{rundir}: holds another recipe's results (or another version's); nothing adopted "
+                         "(--append if the folder was filled with emoconv run --append)")
     ws = Workspace(recipe)
     stored = meta["corpora"]
     now = {}
@@ -64,17 +85,22 @@ def plan_moves(recipe_path: str, rundir: Path, overrides: list[str]) -> tuple[li
     have = set(store.keys())
     spare = {}
     for r in store.records():
+        if append and r.get("version") != __version__:  # another version's run is not this recipe's
+            continue
         if r["key"] not in keys:
             spare.setdefault((r["corpus"], r.get("variant"), _condition(r.get("condition")), int(r["fold"]),
-                              int(r["seed"])), r["key"])
+                              int(r["seed"])), []).append(r["key"])
     moves = []
     for run in planned:
         if run.key in have:
             continue
         condition = _condition((run.model.augment or {}).get("condition"))
-        old = spare.pop((run.corpus, run.variant, condition, int(run.fold), int(run.seed)), None)
-        if old is not None:
-            moves.append((old, run.key))
+        slot = (run.corpus, run.variant, condition, int(run.fold), int(run.seed))
+        # with --append the same variant label may have run with other settings under another recipe
+        fits = [k for k in spare.get(slot, []) if not append or _same_settings(store.read(k), run)]
+        if fits:
+            spare[slot].remove(fits[0])
+            moves.append((fits[0], run.key))
     return moves, now, recipe
 
 
@@ -103,9 +129,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("rundir", type=Path)
     ap.add_argument("overrides", nargs="*", help="the KEY=VALUE overrides the folder was run with")
     ap.add_argument("--apply", action="store_true", help="move the records (default: only print the plan)")
+    ap.add_argument("--append", action="store_true",
+                    help="the folder holds several recipes' runs (emoconv run --append): move this recipe's")
     args = ap.parse_args(argv)
     try:
-        moves, corpora, recipe = plan_moves(args.recipe, args.rundir, args.overrides)
+        moves, corpora, recipe = plan_moves(args.recipe, args.rundir, args.overrides, args.append)
     except EmoconvError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1

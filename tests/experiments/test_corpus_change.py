@@ -180,3 +180,32 @@ def test_folders_keyed_with_paths_keep_their_keys_and_noise_is_keyed_by_content(
     data, sr = sf.read(copy / "n0.wav", dtype="float32")
     sf.write(copy / "n0.wav", -data, sr)
     assert keys(copy) != portable  # other noise samples: new work
+
+
+def test_adopt_runs_append_moves_one_recipes_runs_of_a_shared_folder(tmp_path, monkeypatch):
+    import json
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "tools"))
+    import adopt_runs
+
+    corpus, recipe, env = _setup(tmp_path)
+    monkeypatch.setenv("EMOCONV_CACHE", env["EMOCONV_CACHE"])
+    out = tmp_path / "run"
+    assert CliRunner().invoke(main, ["run", str(recipe), "--out", str(out), "--quiet"], env=env).exit_code == 0
+    other = tmp_path / "other.yaml"  # a second recipe appended to the folder
+    other.write_text(recipe.read_text().replace("max_epochs: 1", "max_epochs: 2"))
+    assert CliRunner().invoke(main, ["run", str(other), "--out", str(out), "--quiet", "--append"],
+                              env=env).exit_code == 0
+    results = out / "results"
+    for p in sorted(results.glob("*.json")):  # as if keyed by an older scheme; the other recipe's listed first
+        data = json.loads(p.read_text())
+        data["key"] = f"old{data['train']['max_epochs'] % 2}" + p.stem[4:]
+        (results / f"{data['key']}.json").write_text(json.dumps(data))
+        p.unlink()
+    with pytest.raises(SystemExit, match="another recipe"):
+        adopt_runs.main([str(recipe), str(out)])
+    assert adopt_runs.main([str(recipe), str(out), "--apply", "--append"]) == 0
+    moved = [json.loads(p.read_text()) for p in results.glob("*.json") if "adopted_from" in json.loads(p.read_text())]
+    assert moved and all(r["train"]["max_epochs"] == 1 for r in moved)  # this recipe's runs, not the other's
