@@ -24,7 +24,11 @@ def format_info(info: dict[str, Any]) -> str:
         proto = t.get("protocol") or {}
         fold = proto.get("fold") or {}
         final = t.get("final_model")
-        if final:  # emoconv train: every speaker trained it; its figures are the cross-validation's
+        if final and final.get("kind") == "fold ensemble":  # emoconv train --final fold-ensemble
+            lines.append(f"final model: the {final.get('members')} fold models of the cross-validation, their "
+                         "probabilities averaged; figures measured on each fold model, protocol "
+                         f"{json.dumps(proto.get('config'), sort_keys=True)}")
+        elif final:  # emoconv train: every speaker trained it; its figures are the cross-validation's
             how = f"for {final['epochs']} epochs" if final.get("epochs") else "(fitted once)"
             lines.append(f"final model: trained on all {len(final.get('speakers') or [])} speakers {how} "
                          "after cross-validation with protocol "

@@ -295,17 +295,20 @@ def datasets_inspect(corpus: str, path: Path, as_json: bool, no_audio_check: boo
               help="Cross-validation results folder, resumable (default: runs/train-CORPUS).")
 @click.option("--executor", default="local", show_default=True, help="How folds run: local, processes, ray.")
 @click.option("--workers", type=int, default=None, help="Worker count (processes/ray executors).")
+@click.option("--final", type=click.Choice(["all-speakers", "fold-ensemble"]), default="all-speakers",
+              show_default=True, help="The model shipped: one more trained on every speaker, or the "
+                                      "cross-validation's fold models with their probabilities averaged.")
 @click.option("--json", "as_json", is_flag=True, help="End with one JSON line: ua, wa, protocol, folds, bundle.")
 @click.option("--quiet", is_flag=True, help="No progress bars.")
 @_friendly
 def train(corpus: str, path: Path, overrides: tuple[str, ...], recipe: Path | None, out: Path | None,
-          workdir: Path | None, executor: str, workers: int | None, as_json: bool, quiet: bool) -> None:
+          workdir: Path | None, executor: str, workers: int | None, final: str, as_json: bool, quiet: bool) -> None:
     """Cross-validate on CORPUS (a loader name, e.g. ravdess) at PATH, then train on every speaker and write
     a bundle for `emoconv predict`. OVERRIDES are key=value recipe settings, e.g. normalize=global."""
     from .train_cli import echo_summary, train_corpus
 
     summary = train_corpus(corpus, path, recipe, out, workdir, list(overrides), executor=executor,
-                           workers=workers, progress=not quiet)
+                           workers=workers, progress=not quiet, final=final)
     echo_summary(summary, as_json)
 
 

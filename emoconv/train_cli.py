@@ -45,10 +45,41 @@ def resolve_recipe(recipe: str | Path | None) -> Path:
                       f"({', '.join(PACKAGED_RECIPES)})")
 
 
+FINAL_KINDS = ("all-speakers", "fold-ensemble")
+
+
+def _check_ensemble(recipe: Any) -> None:
+    """What ``--final fold-ensemble`` cannot take, refused before cross-validation starts."""
+    from torch import nn
+
+    from .errors import ConfigError
+    from .models import build_model
+
+    spec = recipe.models[0]
+    if recipe.normalize_for(spec) == "global":
+        raise ConfigError("--final fold-ensemble: normalize: global gives each fold model its own statistics; "
+                          "use normalize=speaker or utterance, or --final all-speakers")
+    try:
+        import torch
+
+        with torch.device("meta"):
+            probe = build_model(spec.name, n_classes=2, input_shape=(1, 300, 40), **dict(spec.params))
+    except Exception:  # noqa: BLE001  (a shape this probe cannot guess: the check after cross-validation decides)
+        return
+    if not isinstance(probe, nn.Module):
+        raise ConfigError(f"--final fold-ensemble: {spec.name} is an estimator, not a network; use "
+                          "--final all-speakers")
+
+
 def train_corpus(corpus: str, path: Path, recipe_path: Path | None, out: Path | None, workdir: Path | None,
                  overrides: list[str], executor: str = "local", workers: int | None = None,
-                 progress: bool = True) -> dict[str, Any]:
-    """Run steps 1-3 of the module docstring; return the summary (what ``--json`` prints)."""
+                 progress: bool = True, final: str = "all-speakers") -> dict[str, Any]:
+    """Run steps 1-3 of the module docstring; return the summary (what ``--json`` prints).
+
+    ``final``: ``all-speakers`` trains the shipped model once more on every speaker; ``fold-ensemble`` ships
+    the cross-validation's fold models, their probabilities averaged (:func:`~emoconv.experiments.final.
+    fold_ensemble`; the folds keep their models, in ``WORKDIR/bundles``).
+    """
     from .errors import ConfigError
     from .experiments import run_sweep
     from .experiments.evidence import variant_evidence
@@ -65,10 +96,15 @@ def train_corpus(corpus: str, path: Path, recipe_path: Path | None, out: Path | 
     models = tree.get("models") or []
     if len(models) != 1:
         raise ConfigError(f"{rpath}: emoconv train needs a recipe with exactly one model, found {len(models)}")
-    tree["bundle"] = "none"
+    if final not in FINAL_KINDS:
+        raise ConfigError(f"--final {final}: use {' or '.join(FINAL_KINDS)}")
+    ensemble = final == "fold-ensemble"
+    tree["bundle"] = "all" if ensemble else "none"
     recipe = build_recipe(tree, overrides, where=str(rpath))
     check_final(recipe, corpus)
-    workdir = Path(workdir) if workdir else Path("runs") / f"train-{corpus}"
+    if ensemble:
+        _check_ensemble(recipe)
+    workdir = Path(workdir) if workdir else Path("runs") / f"train-{corpus}{'-folds' if ensemble else ''}"
     out = Path(out) if out else workdir / "model"
     ws = Workspace(recipe, progress=progress)
     n_speakers = len({u.speaker for u in ws.utterances(corpus)})
@@ -93,7 +129,12 @@ def train_corpus(corpus: str, path: Path, recipe_path: Path | None, out: Path | 
     evidence = variant_evidence(records, len({r.fold for r in result.planned}))
     epochs = final_epochs(recipe, records)
     cv_s = time.perf_counter() - t0
-    bundle = train_final(recipe, corpus, ws, out, epochs, evidence, progress=progress)
+    if ensemble:
+        from .experiments.final import fold_ensemble
+
+        bundle, epochs = fold_ensemble(records, workdir, out, evidence), 0
+    else:
+        bundle = train_final(recipe, corpus, ws, out, epochs, evidence, progress=progress)
     return {
         "corpus": corpus, "path": str(path), "recipe": str(rpath), "model": recipe.models[0].name,
         "ua": round(100 * evidence["pooled"]["ua"], 2), "wa": round(100 * evidence["pooled"]["wa"], 2),
@@ -101,7 +142,7 @@ def train_corpus(corpus: str, path: Path, recipe_path: Path | None, out: Path | 
         "wa_fold_mean": round(100 * evidence["wa_mean"], 2),
         "protocol": evidence["protocol"], "labels": evidence["labels"],
         "folds": [{**f, "ua": round(100 * f["ua"], 2), "wa": round(100 * f["wa"], 2)} for f in evidence["per_fold"]],
-        "final_epochs": epochs, "bundle": str(bundle), "workdir": str(workdir),
+        "final": final, "final_epochs": epochs, "bundle": str(bundle), "workdir": str(workdir),
         "cv_time_s": round(cv_s, 1), "total_time_s": round(time.perf_counter() - t0, 1),
     }
 
@@ -123,8 +164,11 @@ def echo_summary(summary: dict[str, Any], as_json: bool) -> None:
     click.echo(f"\n{summary['corpus']}: {summary['model']} ({summary['recipe']}), protocol "
                f"{json.dumps(summary['protocol'], sort_keys=True)}")
     click.echo(summary_table(summary))
-    fitted = f"{summary['final_epochs']} epochs" if summary["final_epochs"] else "fitted once"
-    click.echo(f"final model: {fitted} on every speaker -> {summary['bundle']} "
+    fitted = f"{summary['final_epochs']} epochs on every speaker" if summary["final_epochs"] else \
+        "fitted once on every speaker"
+    if summary.get("final") == "fold-ensemble":
+        fitted = f"the {len(summary['folds'])} fold models, probabilities averaged"
+    click.echo(f"final model: {fitted} -> {summary['bundle']} "
                f"(cross-validation {summary['cv_time_s']:.0f} s, total {summary['total_time_s']:.0f} s)")
     click.echo(f"try it: emoconv predict {summary['bundle']} FILE.wav")
     if as_json:

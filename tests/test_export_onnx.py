@@ -86,3 +86,39 @@ def test_what_cannot_be_exported_says_so_in_one_line(tmp_path):
     out = CliRunner().invoke(main, ["export", str(a4), "--onnx", str(tmp_path / "a4")])
     assert out.exit_code == 2 and "adaptive_max_pool2d" in out.output and len(out.output.strip().splitlines()) == 1
     assert not list(tmp_path.glob(".*.tmp-*")) and not (tmp_path / "a4").exists()
+
+
+def test_a_variable_length_speaker_normalised_network_exports_with_any_length(tmp_path):
+    """ECNet as `emoconv train` ships it (per-speaker normalisation, whole utterances), alone and as a fold
+    ensemble: the ONNX model takes every clip at its own length and equals emoconv predict."""
+    from emoconv.models.ensemble import FoldEnsemble
+
+    feats = FeatureConfig(kind="logmel", n_mels=40, win_ms=25, hop_ms=20)
+    torch.manual_seed(0)
+    params = {"channels": [4, 8], "hidden": 8}
+    labels = ["neutral", "anger", "happiness", "sadness"]
+    norm = Normalizer("speaker").fit([torch.randn(1, 80, 40) for _ in range(4)], ["a", "a", "b", "b"])
+    one = build_model("ecnet", n_classes=4, input_shape=(1, 100, 40), **params).eval()
+    members = [{"model": "ecnet", "params": params}] * 2
+    ens = FoldEnsemble([one, build_model("ecnet", n_classes=4, input_shape=(1, 100, 40), **params)]).eval()
+    clips = _clips(tmp_path)  # 0.7 s to 3.5 s: 36 to 176 frames
+    for name, model, model_name, mparams in (("ecnet", one, "ecnet", params),
+                                             ("ens", ens, "ensemble", {"members": members})):
+        bundle = save_bundle(tmp_path / name, model=model, model_name=model_name, model_params=mparams,
+                             input_shape=(1, 100, 40), labels=labels, features=feats,
+                             input_cfg=InputConfig(length="variable"), frames=None, normalizer=norm)
+        out = CliRunner().invoke(main, ["export", str(bundle), "--onnx", str(tmp_path / f"{name}-onnx")])
+        assert out.exit_code == 0, out.output
+        assert json.loads((tmp_path / f"{name}-onnx" / "frontend.json").read_text())["normalizer"]["mode"] == \
+            "utterance"
+        ref = load_bundle(bundle).predict_files(clips)
+        run = subprocess.run([sys.executable, "-c", NO_TORCH, str(tmp_path / f"{name}-onnx" / "emoconv_onnx.py"),
+                              str(tmp_path / f"{name}-onnx"), *map(str, clips), "--json"], capture_output=True,
+                             text=True)
+        assert run.returncode == 0, run.stderr[-2000:]
+        got = json.loads(run.stdout)
+        assert len({json.dumps(r["probabilities"], sort_keys=True) for r in ref}) == len(clips)  # lengths matter
+        for r, g in zip(ref, got):
+            assert g["label"] == r["label"]
+            for k, v in r["probabilities"].items():
+                assert abs(g["probabilities"][k] - v) <= 1e-4

@@ -98,3 +98,39 @@ def test_the_packaged_svm_recipe_by_name_ships_an_svm_bundle(tmp_path, monkeypat
     bad = CliRunner().invoke(main, ["train", "emovo", str(corpus), "--recipe", "nosuch", "--workdir",
                                     str(tmp_path / "w2")])
     assert bad.exit_code != 0 and "not a packaged recipe (ecnet, svm)" in bad.output
+
+
+@pytest.mark.slow
+def test_the_fold_ensemble_ships_the_fold_models_averaged(tmp_path, monkeypatch):
+    import torch
+
+    from emoconv.bundle import load_bundle
+
+    monkeypatch.setenv("EMOCONV_CACHE", str(tmp_path / "cache"))
+    corpus = _emovo(tmp_path / "emovo")
+    out, work = tmp_path / "ens", tmp_path / "work"
+    small = [a for a in SMALL if not a.startswith("train.wave_augment")]
+    res = CliRunner().invoke(main, ["train", "emovo", str(corpus), *small, "--final", "fold-ensemble", "--out",
+                                    str(out), "--workdir", str(work), "--json", "--quiet"])
+    assert res.exit_code == 0, res.output
+    summary = json.loads(res.output.strip().splitlines()[-1])
+    assert summary["final"] == "fold-ensemble" and summary["final_epochs"] == 0 and len(summary["folds"]) == 3
+    ens = load_bundle(out)
+    members = [load_bundle(p) for p in sorted((work / "bundles").iterdir())]
+    assert ens.meta["model"] == "ensemble" and len(members) == 3
+    wav = next(corpus.rglob("*.wav"))
+    got = ens.predict_files([wav])[0]["probabilities"]
+    each = [m.predict_files([wav])[0]["probabilities"] for m in members]
+    for lab in got:  # the members' probabilities, averaged
+        assert got[lab] == pytest.approx(sum(p[lab] for p in each) / 3, abs=2e-6)
+    assert len({json.dumps(p, sort_keys=True) for p in each}) == 3  # three different models
+    x = torch.randn(2, 1, 50, 40)
+    assert torch.allclose(ens.model(x, lengths=torch.tensor([50, 40])).exp().sum(1), torch.ones(2), atol=1e-5)
+    text = CliRunner().invoke(main, ["predict", str(out), "--info"]).output
+    assert "the 3 fold models of the cross-validation" in text
+    glob = CliRunner().invoke(main, ["train", "emovo", str(corpus), *small, "normalize=global", "--final",
+                                     "fold-ensemble", "--workdir", str(tmp_path / "w2")])
+    assert glob.exit_code != 0 and "normalize: global" in glob.output and not (tmp_path / "w2").exists()
+    svm = CliRunner().invoke(main, ["train", "emovo", str(corpus), "--recipe", "svm", "--final", "fold-ensemble",
+                                    "--workdir", str(tmp_path / "w3")])
+    assert svm.exit_code != 0 and "estimator" in svm.output and not (tmp_path / "w3").exists()

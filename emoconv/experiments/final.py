@@ -17,7 +17,7 @@ import numpy as np
 
 from ..errors import ConfigError
 
-__all__ = ["check_final", "final_epochs", "train_final"]
+__all__ = ["check_final", "final_epochs", "fold_ensemble", "train_final"]
 
 
 def check_final(recipe: Any, corpus: str) -> None:
@@ -110,6 +110,63 @@ def train_final(recipe: Any, corpus: str, ws: Any, out: str | Path, epochs: int,
                        input_shape=input_shape, labels=labels, features=feat_cfg, input_cfg=input_cfg,
                        frames=frames, normalizer=norm, extra=extra)
     atomic_write_json(path / "evidence.json", {**evidence, "bundle_fold": None, "bundle_seed": cfg.seed})
+    return path
+
+
+def fold_ensemble(records: list[Any], rundir: str | Path, out: str | Path, evidence: dict[str, Any]) -> Path:
+    """The cross-validation's fold models as one bundle (:class:`~emoconv.models.ensemble.FoldEnsemble`: their
+    probabilities averaged), instead of one more model trained on every speaker; returns the bundle folder.
+
+    ``records``: one finished run per fold, each with its bundle (the sweep ran with ``bundle: all``). The
+    members must share features, input shaping, classes and normalisation rule; a per-speaker or per-utterance
+    normalised model normalises each file by its own statistics at prediction, whatever its fold, but the
+    folds' global statistics differ, so ``normalize: global`` is refused. Each member has seen every speaker
+    but its fold's test speakers; no speaker is held out from the ensemble as a whole, so its figure is the
+    folds' cross-validated one (``evidence``), measured on the members one by one.
+    """
+    from .. import __version__
+    from ..bundle import load_bundle, save_bundle
+
+    rundir = Path(rundir)
+    records = sorted(records, key=lambda r: (int(r["fold"]), int(r["seed"])))
+    missing = [int(r["fold"]) for r in records if not r.get("bundle")]
+    if missing:
+        raise ConfigError(f"{rundir}: the runs of fold(s) {missing} kept no model (made without --final "
+                          "fold-ensemble); pass another --workdir")
+    bundles = [load_bundle(rundir / r["bundle"]) for r in records]
+    first = bundles[0]
+    if first.estimator:
+        raise ConfigError(f"--final fold-ensemble: {first.meta['model']} is an estimator, not a network; use "
+                          "--final all-speakers")
+    mode = first.normalizer.mode if first.normalizer is not None else "none"
+    if mode == "global":
+        raise ConfigError("--final fold-ensemble: normalize: global gives each fold model its own statistics; "
+                          "use normalize: speaker or utterance, or --final all-speakers")
+    for b, r in zip(bundles[1:], records[1:]):
+        for what in ("labels", "features", "input", "frames", "input_shape"):
+            if b.meta.get(what) != first.meta.get(what):
+                raise ConfigError(f"{rundir / r['bundle']}: its {what} differ from fold {records[0]['fold']}'s; "
+                                  "the fold models cannot be averaged (rerun into a new --workdir)")
+    members = [{"model": b.meta["model"], "params": b.meta["model_params"]} for b in bundles]
+    from ..models.ensemble import FoldEnsemble
+
+    model = FoldEnsemble([b.model for b in bundles]).eval()
+    extra = {"recipe": records[0].get("recipe"), "corpus": records[0].get("corpus"),
+             "variant": f"{records[0].get('variant')} (fold ensemble of {len(bundles)})", "fold": None,
+             "seed": records[0].get("seed"), "n_utterances": records[0].get("n_utterances"),
+             "corpus_content": records[0].get("corpus_content"),
+             "protocol": {"config": evidence.get("protocol"), "fold": {"train": "every fold model's training "
+                                                                       "speakers", "test_speakers": []}},
+             "final_model": {"kind": "fold ensemble", "members": len(bundles),
+                             "folds": [int(r["fold"]) for r in records], "epochs": None},
+             "emoconv_version": __version__}
+    path = save_bundle(Path(out), model=model, model_name="ensemble", model_params={"members": members},
+                       input_shape=tuple(first.meta["input_shape"]), labels=first.labels, features=first.features,
+                       input_cfg=first.input_cfg, frames=first.meta.get("frames"), normalizer=first.normalizer,
+                       extra=extra)
+    from ..fileio import atomic_write_json
+
+    atomic_write_json(path / "evidence.json", {**evidence, "bundle_fold": None, "bundle_seed": None})
     return path
 
 

@@ -1,14 +1,16 @@
 """``emoconv export BUNDLE --onnx OUT_DIR``: the network as ONNX plus a numpy front-end, no PyTorch needed to run.
 
-OUT_DIR gets ``model.onnx`` (exported with ``torch.onnx.export(dynamo=True)``; the batch axis is dynamic,
-the time axis is the bundle's fixed ``frames``), ``frontend.json`` (feature, normalisation and shaping
-settings, labels), ``mel.npy`` (the mel filterbank, for log-mel bundles) and ``emoconv_onnx.py`` (the runner:
-numpy + soundfile + soxr + onnxruntime; see :mod:`emoconv.export.onnx_runner`). The folder is written to a
-hidden temporary and renamed into place.
+OUT_DIR gets ``model.onnx`` (exported with ``torch.onnx.export(dynamo=True)``; the batch axis is dynamic, and
+so is the time axis of a variable-length network, else it is the bundle's fixed ``frames``), ``frontend.json``
+(feature, normalisation and shaping settings, labels), ``mel.npy`` (the mel filterbank, for log-mel bundles)
+and ``emoconv_onnx.py`` (the runner: numpy + soundfile + soxr + onnxruntime; see
+:mod:`emoconv.export.onnx_runner`). The folder is written to a hidden temporary and renamed into place.
 
-Exportable: networks on STFT or log-mel features without deltas, with ``global``, ``utterance`` or no
-normalisation and ``input.length: pad``. Anything else (the SVM, the ELMs, MFCCs, deltas, speaker
-normalisation, variable-length or segmented input) is refused with one line naming what is missing.
+Exportable: networks on STFT or log-mel features without deltas, with ``global``, ``utterance``, ``speaker``
+or no normalisation, and ``input.length: pad`` or (for networks that take any length, such as ECNet and the
+fold ensembles of ``emoconv train``) ``variable``. A per-speaker model is exported as ``emoconv predict``
+runs it on a file alone: each file normalised by its own statistics. Anything else (the SVM, the ELMs,
+MFCCs, deltas, segmented input) is refused with one line naming what is missing.
 """
 
 from __future__ import annotations
@@ -39,23 +41,29 @@ def _exportable(bundle: Any) -> None:
     if f.deltas:
         raise ConfigError(f"{where}: features with deltas have no ONNX front-end yet; export supports deltas: 0")
     mode = bundle.normalizer.mode if bundle.normalizer is not None else "none"
-    if mode not in ("global", "utterance", "none"):
-        raise ConfigError(f"{where}: normalize {mode} cannot be exported (it needs per-speaker statistics)")
-    if bundle.input_cfg.length != "pad" or not bundle.meta.get("frames"):
+    if mode not in ("global", "utterance", "speaker", "none"):
+        raise ConfigError(f"{where}: normalize {mode} cannot be exported; export supports global, utterance, "
+                          "speaker and none")
+    fixed = bundle.input_cfg.length == "pad" and bool(bundle.meta.get("frames"))
+    if not fixed and not (bundle.input_cfg.length == "variable" and getattr(bundle.model, "variable_length", False)):
         raise ConfigError(f"{where}: input.length {bundle.input_cfg.length} cannot be exported yet; export "
-                          "supports fixed-length (pad) models")
+                          "supports fixed-length (pad) models and variable-length networks")
 
 
 def frontend_config(bundle: Any) -> dict[str, Any]:
     f, norm = bundle.features, bundle.normalizer
-    state = {"mode": "none"} if norm is None else {"mode": norm.mode}
+    # a per-speaker model meets speakers it has not heard: emoconv predict normalises each file by its own
+    # statistics then (Bundle._normalise), and so does the exported front-end
+    state = {"mode": "none"} if norm is None else {"mode": "utterance" if norm.mode == "speaker" else norm.mode}
+    variable = bundle.input_cfg.length == "variable"
     if norm is not None and norm.mode == "global":
         state["mean"] = norm.mean.numpy().tolist()
         state["std"] = norm.std.numpy().tolist()
     return {"format": "emoconv-onnx", "kind": f.kind, "sample_rate": f.sample_rate, "n_fft": f.fft_size,
             "win_length": f.win_length, "hop_length": f.hop_length, "window": f.window,
             "compression": f.compression, "log_offset": f.log_offset, "power": f.power,
-            "frames": int(bundle.meta["frames"]), "pad_mode": bundle.input_cfg.pad_mode,
+            "frames": None if variable else int(bundle.meta["frames"]), "pad_mode": bundle.input_cfg.pad_mode,
+            "variable_length": variable,
             "labels": list(bundle.labels), "normalizer": state,
             "emoconv_version": bundle.meta.get("emoconv_version"), "model": bundle.meta.get("model")}
 
@@ -92,6 +100,9 @@ def export_onnx(bundle: Any, out_dir: str | Path) -> Path:
         model = bundle.model.eval()
         batch = torch.export.Dim("batch", min=1, max=4096)
         arg = next(iter(inspect.signature(model.forward).parameters))  # dynamic_shapes is keyed by its name
+        dims = {0: batch}
+        if cfg["variable_length"]:  # any number of frames: the whole utterance goes in, as emoconv predict's
+            dims[2] = torch.export.Dim("frames", min=16, max=1_000_000)
         quiet = logging.getLogger("torch.onnx")
         level = quiet.level
         quiet.setLevel(logging.ERROR)  # the exporter's notes (e.g. torchvision not installed) are not ours
@@ -99,7 +110,7 @@ def export_onnx(bundle: Any, out_dir: str | Path) -> Path:
             warnings.simplefilter("ignore")
             try:
                 torch.onnx.export(model, (x,), str(tmp / "model.onnx"), dynamo=True, input_names=["features"],
-                                  output_names=["logits"], dynamic_shapes={arg: {0: batch}}, verbose=False)
+                                  output_names=["logits"], dynamic_shapes={arg: dims}, verbose=False)
             except Exception as exc:  # torch.onnx's errors: one line naming the operator ONNX lacks
                 import re
 

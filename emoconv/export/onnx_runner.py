@@ -109,6 +109,8 @@ class OnnxModel:
 
     def shape(self, feats: np.ndarray) -> np.ndarray:
         frames = self.cfg["frames"]
+        if frames is None:  # a variable-length model takes the whole utterance
+            return feats
         t = feats.shape[1]
         if self.cfg["pad_mode"] == "center":
             if t >= frames:
@@ -120,7 +122,7 @@ class OnnxModel:
 
     def probabilities(self, wav: np.ndarray) -> np.ndarray:
         # pad_mode end keeps the first `frames` frames: the rest need not be computed
-        needed = self.cfg["frames"] if self.cfg["pad_mode"] != "center" else None
+        needed = self.cfg["frames"] if self.cfg["pad_mode"] != "center" else None  # None: variable length
         x = self.shape(self.features(wav, needed))[None].astype(np.float32, copy=False)  # (1, C, T, F)
         logits = self.session.run(None, {self.input_name: x})[0][0].astype(np.float64)
         e = np.exp(logits - logits.max())

@@ -24,7 +24,7 @@ from ..registry import Registry
 ModelBuilder = Callable[..., nn.Module]
 
 #: The modules that register models (imported on first use; ``mts.a2`` loads ``mts`` alone).
-_MODULES = ("mts", "mdcnn", "cldnn", "cnn3d", "baselines3d", "ecnet", "svm")
+_MODULES = ("mts", "mdcnn", "cldnn", "cnn3d", "baselines3d", "ecnet", "svm", "ensemble")
 
 #: Builders by name, e.g. ``MODELS.get("mts.a2")(n_classes=7, input_shape=(1, 300, 161), conv="mts")``.
 MODELS: Registry[ModelBuilder] = Registry("model", modules=[f"{__name__}.{m}" for m in _MODULES])
@@ -38,6 +38,7 @@ def build_model(name: str, n_classes: int, input_shape: tuple[int, ...], **param
 _EXPORTS = {
     "MTSNet": "mts", "MTSResNet18": "mts", "make_conv": "mts", "MDCNN": "mdcnn", "MDCNNConfig": "mdcnn",
     "CLDNN": "cldnn", "CNN3DDNN": "cnn3d", "CNN3DSteps": "cnn3d", "ECNet": "ecnet", "SVMClassifier": "svm",
+    "FoldEnsemble": "ensemble",
 }
 
 __all__ = ["MODELS", "ModelBuilder", "build_model", *sorted(_EXPORTS)]
