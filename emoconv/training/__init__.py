@@ -3,6 +3,8 @@
 from .augment import BatchAugment, WaveAugment, mixup, spec_augment
 
 from .config import TrainConfig, resolve_device
+from .optim import adam
 from .trainer import Examples, FitResult, fit, n_parameters, predict_logits
 
-__all__ = ["BatchAugment", "WaveAugment", "mixup", "spec_augment", "Examples", "FitResult", "TrainConfig", "fit", "n_parameters", "predict_logits", "resolve_device"]
+__all__ = ["BatchAugment", "WaveAugment", "mixup", "spec_augment", "Examples", "FitResult", "TrainConfig", "adam", "fit",
+           "n_parameters", "predict_logits", "resolve_device"]

@@ -43,6 +43,7 @@ from torch.optim.lr_scheduler import CyclicLR
 
 from ..errors import ConfigError
 from .loop import evaluate, forward, is_variable, iterate_batches
+from .optim import adam
 
 
 def clr_step_size(n_train: int, batch_size: int, epochs_per_step: float = 1.0) -> int:
@@ -139,7 +140,7 @@ def lr_range_test(
         raise ConfigError("lr range test: no batches given")
     state = copy.deepcopy(model.state_dict())
     was_training = model.training
-    opt = (optimizer or (lambda p, lr: torch.optim.Adam(p, lr=lr)))(model.parameters(), lr_start)
+    opt = (optimizer or (lambda p, lr: adam(p, lr)))(model.parameters(), lr_start)
     gamma = (lr_end / lr_start) ** (1.0 / (steps - 1))
     lrs, losses, smooth = [], [], []
     avg, best = 0.0, math.inf
@@ -228,7 +229,7 @@ def lr_range_test_epochs(
     state = copy.deepcopy(model.state_dict())
     was_training = model.training
     lrs = np.geomspace(lr_start, lr_end, epochs)
-    opt = (optimizer or (lambda p, lr: torch.optim.Adam(p, lr=lr)))(model.parameters(), float(lrs[0]))
+    opt = (optimizer or (lambda p, lr: adam(p, lr)))(model.parameters(), float(lrs[0]))
     try:
         ua0 = float(val_ua(model))
         uas = []
@@ -286,7 +287,7 @@ def clr_bounds(model: nn.Module, train: Any, val: Any, cfg: Any, lr: float, weig
     variable = is_variable(model)
 
     def make_opt(params: Any, rate: float) -> torch.optim.Optimizer:
-        return torch.optim.Adam(params, lr=rate, weight_decay=weight_decay)
+        return adam(params, rate, weight_decay, cfg.fused_optimizer)
 
     def batch_loss(m: nn.Module, x: torch.Tensor, lens: torch.Tensor | None, y: torch.Tensor) -> torch.Tensor:
         y = y.to(device)

@@ -31,6 +31,7 @@ from ..errors import ConfigError
 from .augment import mixup, spec_augment
 from .config import TrainConfig, resolve_device
 from .early_stop import EarlyStopping
+from .optim import adam
 from .loop import (Examples, collate_of, evaluate, forward, is_variable, iterate_batches, loss_of,  # noqa: F401
                    predict_logits)
 
@@ -111,7 +112,7 @@ def train_one(
     torch.manual_seed(cfg.seed)
     rng = np.random.default_rng(cfg.seed)
     model = build().to(device)
-    opt = torch.optim.Adam(model.parameters(), lr=lr, weight_decay=weight_decay)
+    opt = adam(model.parameters(), lr, weight_decay, cfg.fused_optimizer)
     weight = None
     if cfg.class_weighted:
         from .losses import class_weights as weights_of
