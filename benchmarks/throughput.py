@@ -85,10 +85,11 @@ def system_step(name: str, params: dict, shape: tuple, batch: int, steps: int) -
     from torch.utils.flop_counter import FlopCounterMode
 
     from emoconv.models import build_model
+    from emoconv.training import adam
 
     torch.manual_seed(0)
     model = build_model(name, n_classes=7, input_shape=shape, **params)
-    opt = torch.optim.Adam(model.parameters(), lr=1e-4)
+    opt = adam(model.parameters(), lr=1e-4)  # as the trainer builds it (fused where PyTorch has the kernel)
     x, y = torch.randn(batch, *shape), torch.randint(0, 7, (batch,))
     kw = {"lengths": torch.full((batch,), shape[1])} if getattr(model, "variable_length", False) else {}
     if getattr(model, "needs_labels", False):
