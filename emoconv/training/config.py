@@ -8,7 +8,7 @@ from ..config import check
 from .augment import BatchAugment, WaveAugment
 
 KEY_OPTIONAL = ("batch_augment", "min_epochs", "wave_augment", "fixed_epochs", "lr_range_by", "lr_range_epochs",
-                "fused_optimizer")
+                "fused_optimizer", "restore")
 """TrainConfig fields (added after 0.2.0) that enter run keys only when they differ from the default."""
 
 
@@ -21,6 +21,12 @@ class TrainConfig:
     The grid point with the best ``select_by`` on validation wins (ties: lower
     validation loss). Early stopping watches validation loss with ``patience`` and
     restores the best epoch's weights.
+
+    ``restore`` says which weights early stopping leaves: ``best`` (the default) those of the best epoch on the
+    watched validation figure; ``last`` those of the epoch training stopped at, ``patience`` epochs later (what
+    a stopping rule that only ends training does, e.g. Keras's ``EarlyStopping`` by default). The MTS paper
+    says "early stopping with 10 epochs patience for validation loss improvement" and not which weights it
+    tested; ``best`` is the reading emoconv takes, ``last`` the other one.
 
     ``fused_optimizer`` runs Adam as PyTorch's fused kernel (one pass over each weight tensor; on CPU about 6x
     faster than the per-operation update, which dominates the steps of A2/A3's large FC layers). It computes the
@@ -99,8 +105,10 @@ class TrainConfig:
     wave_augment: WaveAugment = field(default_factory=WaveAugment)
     fixed_epochs: bool = False
     fused_optimizer: bool = True
+    restore: str = "best"
 
     def __post_init__(self) -> None:
+        check(self.restore in ("best", "last"), f"train.restore must be best or last, got {self.restore!r}")
         check(self.lr > 0, f"train.lr must be > 0, got {self.lr}")
         check(all(v > 0 for v in self.lr_grid), "train.lr_grid values must be > 0")
         check(self.weight_decay >= 0, "train.weight_decay must be >= 0")

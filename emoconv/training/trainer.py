@@ -202,7 +202,9 @@ def train_one(
         _call_hook(model, "average_reference_kernels")
         if stop:
             break
-    if rule.best_state is not None:
+    if val is not None and cfg.restore == "last" and math.isfinite(history[-1]["val_loss"]):
+        return model, len(history), history  # the weights of the epoch training stopped at
+    if rule.best_state is not None:  # (also "last" when the final epoch diverged)
         model.load_state_dict(rule.best_state)
     return model, (best_epoch if val is None else rule.best_epoch), history
 

@@ -39,6 +39,21 @@ def test_early_stopping_restores_best_epoch():
     assert loss == pytest.approx(best_val, rel=1e-5)
 
 
+def test_restore_last_keeps_the_weights_training_stopped_at():
+    cfg = TrainConfig(max_epochs=200, patience=3, batch_size=8, progress=False, lr=0.5, restore="last")
+    res = fit(_build, _toy(), _toy(seed=1), cfg, n_classes=3)
+    best = fit(_build, _toy(), _toy(seed=1), TrainConfig(max_epochs=200, patience=3, batch_size=8, progress=False,
+                                                         lr=0.5), n_classes=3)
+    assert [h["val_loss"] for h in res.history] == [h["val_loss"] for h in best.history]  # the same training
+    assert res.best_epoch == res.epochs == best.epochs and best.best_epoch == best.epochs - 3
+    logits = torch.from_numpy(predict_logits(res.model, _toy(seed=1)))
+    loss = float(nn.functional.cross_entropy(logits, torch.from_numpy(_toy(seed=1).y)))
+    assert loss == pytest.approx(res.history[-1]["val_loss"], rel=1e-5)  # the last epoch's weights
+    assert loss != pytest.approx(min(h["val_loss"] for h in res.history), rel=1e-3)
+    with pytest.raises(ConfigError, match="train.restore"):
+        TrainConfig(restore="final")
+
+
 def test_grid_search_records_every_point_and_picks_by_validation():
     cfg = TrainConfig(max_epochs=5, patience=5, progress=False, weight_decay_grid=(0.0, 10.0), lr=0.05)
     res = fit(_build, _toy(), _toy(seed=1), cfg, n_classes=3)
