@@ -53,7 +53,9 @@ def train_key(train: Any) -> dict[str, Any]:
 
 def same_recipe(stored: Any, stored_hash: Any, recipe_dict: dict[str, Any]) -> bool:
     """Whether a results folder's recorded recipe is ``recipe_dict`` made by this version, apart from training
-    settings added since (:data:`~emoconv.training.config.KEY_OPTIONAL`) left at their defaults.
+    settings added since (:data:`~emoconv.training.config.KEY_OPTIONAL`) left at their defaults, where the
+    files lie (:func:`without_paths`) and which of its models were left out (``models.N.skip``: one model list
+    contains the other).
 
     ``stored``/``stored_hash`` are what ``recipe.json`` holds. The stored recipe must hash to ``stored_hash``
     with this version (so results of another version, or an edited file, never pass); then both recipes are
@@ -76,7 +78,10 @@ def same_recipe(stored: Any, stored_hash: Any, recipe_dict: dict[str, Any]) -> b
                     train.pop(k, None)
         return tree
 
-    return comparable(stored) == comparable(recipe_dict)
+    a, b = comparable(stored), comparable(recipe_dict)
+    ma, mb = a.pop("models", None) or [], b.pop("models", None) or []
+    # one recipe with some of its models left out (models.N.skip) is the same recipe: its runs keep their keys
+    return a == b and (all(m in mb for m in ma) or all(m in ma for m in mb))
 
 
 def without_paths(tree: dict[str, Any]) -> dict[str, Any]:

@@ -156,3 +156,27 @@ def test_a_folder_made_before_a_training_setting_was_added_is_the_same_recipe(tm
     set_away = json.loads(json.dumps(now))
     set_away["train"]["lr_range_epochs"] = 3
     assert not same_recipe(then, old_hash, set_away)
+
+
+def test_a_recipe_with_models_left_out_is_the_same_recipe():
+    """models.N.skip runs part of a recipe into a folder; the whole recipe (or another part) may follow there,
+    but not a recipe whose models are others."""
+    from emoconv import __version__
+    from emoconv.experiments.recipe import build_recipe
+    from emoconv.experiments.runconfig import same_recipe
+    from emoconv.fileio import stable_hash
+
+    tree = {"name": "x", "corpora": {"builtin": {}},
+            "models": [{"name": "mts.a1"}, {"name": "mts.a3"}, {"name": "mts.a4"}]}
+
+    def plain(overrides):
+        return json.loads(json.dumps(build_recipe(tree, overrides, where="t").to_dict()))
+
+    part = plain(["models.0.skip=true", "models.2.skip=true"])
+    stored = (part, stable_hash([part, __version__]))
+    assert same_recipe(*stored, plain([]))  # the whole recipe after a part of it
+    assert same_recipe(*stored, plain(["models.1.skip=true", "models.2.skip=true"])) is False  # disjoint parts
+    assert same_recipe(*stored, plain(["models.1.skip=true"])) is False
+    whole = plain([])
+    assert same_recipe(whole, stable_hash([whole, __version__]), part)  # a part after the whole
+    assert not same_recipe(*stored, plain(["train.lr=0.5"]))  # and the rest still has to match
