@@ -48,29 +48,6 @@ def resolve_recipe(recipe: str | Path | None) -> Path:
 FINAL_KINDS = ("all-speakers", "fold-ensemble")
 
 
-def _check_ensemble(recipe: Any) -> None:
-    """What ``--final fold-ensemble`` cannot take, refused before cross-validation starts."""
-    from torch import nn
-
-    from .errors import ConfigError
-    from .models import build_model
-
-    spec = recipe.models[0]
-    if recipe.normalize_for(spec) == "global":
-        raise ConfigError("--final fold-ensemble: normalize: global gives each fold model its own statistics; "
-                          "use normalize=speaker or utterance, or --final all-speakers")
-    try:
-        import torch
-
-        with torch.device("meta"):
-            probe = build_model(spec.name, n_classes=2, input_shape=(1, 300, 40), **dict(spec.params))
-    except Exception:  # noqa: BLE001  (a shape this probe cannot guess: the check after cross-validation decides)
-        return
-    if not isinstance(probe, nn.Module):
-        raise ConfigError(f"--final fold-ensemble: {spec.name} is an estimator, not a network; use "
-                          "--final all-speakers")
-
-
 def train_corpus(corpus: str, path: Path, recipe_path: Path | None, out: Path | None, workdir: Path | None,
                  overrides: list[str], executor: str = "local", workers: int | None = None,
                  progress: bool = True, final: str = "all-speakers") -> dict[str, Any]:
@@ -83,7 +60,7 @@ def train_corpus(corpus: str, path: Path, recipe_path: Path | None, out: Path | 
     from .errors import ConfigError
     from .experiments import run_sweep
     from .experiments.evidence import variant_evidence
-    from .experiments.final import check_final, final_epochs, train_final
+    from .experiments.final import check_final, check_fold_ensemble, final_epochs, train_final
     from .experiments.recipe import build_recipe, load_recipe_dict
     from .experiments.workspace import Workspace
 
@@ -103,7 +80,7 @@ def train_corpus(corpus: str, path: Path, recipe_path: Path | None, out: Path | 
     recipe = build_recipe(tree, overrides, where=str(rpath))
     check_final(recipe, corpus)
     if ensemble:
-        _check_ensemble(recipe)
+        check_fold_ensemble(recipe)
     workdir = Path(workdir) if workdir else Path("runs") / f"train-{corpus}{'-folds' if ensemble else ''}"
     out = Path(out) if out else workdir / "model"
     ws = Workspace(recipe, progress=progress)

@@ -17,7 +17,7 @@ import numpy as np
 
 from ..errors import ConfigError
 
-__all__ = ["check_final", "final_epochs", "fold_ensemble", "train_final"]
+__all__ = ["check_final", "check_fold_ensemble", "final_epochs", "fold_ensemble", "train_final"]
 
 
 def check_final(recipe: Any, corpus: str) -> None:
@@ -25,6 +25,34 @@ def check_final(recipe: Any, corpus: str) -> None:
     if recipe.input_for(corpus, recipe.models[0]).length == "segment":
         raise ConfigError("emoconv train: input.length: segment is not supported for the final model; use "
                           "variable or pad")
+
+
+_GLOBAL_NORM = ("--final fold-ensemble: normalize: global gives each fold model its own statistics; use "
+                "normalize=speaker or utterance, or --final all-speakers")
+
+
+def _estimator_refused(name: str) -> ConfigError:
+    return ConfigError(f"--final fold-ensemble: {name} is an estimator, not a network; use --final all-speakers")
+
+
+def check_fold_ensemble(recipe: Any) -> None:
+    """What :func:`fold_ensemble` cannot take, refused before cross-validation starts (a model whose input
+    shape this meta-device probe cannot guess is left to the check on the fold bundles)."""
+    import torch
+    from torch import nn
+
+    from ..models import build_model
+
+    spec = recipe.models[0]
+    if recipe.normalize_for(spec) == "global":
+        raise ConfigError(_GLOBAL_NORM)
+    try:
+        with torch.device("meta"):
+            probe = build_model(spec.name, n_classes=2, input_shape=(1, 300, 40), **dict(spec.params))
+    except Exception:  # noqa: BLE001
+        return
+    if not isinstance(probe, nn.Module):
+        raise _estimator_refused(spec.name)
 
 
 def final_epochs(recipe: Any, records: list[dict[str, Any]]) -> int:
@@ -136,12 +164,9 @@ def fold_ensemble(records: list[Any], rundir: str | Path, out: str | Path, evide
     bundles = [load_bundle(rundir / r["bundle"]) for r in records]
     first = bundles[0]
     if first.estimator:
-        raise ConfigError(f"--final fold-ensemble: {first.meta['model']} is an estimator, not a network; use "
-                          "--final all-speakers")
-    mode = first.normalizer.mode if first.normalizer is not None else "none"
-    if mode == "global":
-        raise ConfigError("--final fold-ensemble: normalize: global gives each fold model its own statistics; "
-                          "use normalize: speaker or utterance, or --final all-speakers")
+        raise _estimator_refused(first.meta["model"])
+    if first.normalizer is not None and first.normalizer.mode == "global":
+        raise ConfigError(_GLOBAL_NORM)
     for b, r in zip(bundles[1:], records[1:]):
         for what in ("labels", "features", "input", "frames", "input_shape"):
             if b.meta.get(what) != first.meta.get(what):

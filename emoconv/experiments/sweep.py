@@ -76,9 +76,7 @@ def run_sweep(recipe: Recipe, rundir: Path | None = None, executor: str = "local
     store = ResultsStore(rundir)
     execute = EXECUTORS.get(executor)
     ws = workspace or Workspace(recipe, cache_dir, progress=progress)
-    schemes = store.key_schemes()  # a folder made before portable keys keeps its run keys
-    ws.mtime_keys = {c for c, k in schemes.items() if k == "mtime"}
-    ws.path_keys = {c for c, k in schemes.items() if k == "content"}
+    ws.key_schemes = store.key_schemes()  # a folder made before portable keys keeps its run keys
     planned = plan_runs(recipe, ws)  # corpora and folds are checked before anything is written
     for corpus in recipe.corpora:
         note = length_warning(recipe, corpus, ws.utterances(corpus))

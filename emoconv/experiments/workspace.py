@@ -24,8 +24,8 @@ class Workspace:
         self._feats: dict[tuple[str, str], list[torch.Tensor]] = {}
         self._folds: dict[tuple[str, str], list[Any]] = {}
         self._fingerprints: dict[str, dict[str, Any]] = {}
-        self.mtime_keys: set[str] = set()  # corpora whose run keys use the modification-time hash (key_hash)
-        self.path_keys: set[str] = set()  # corpora whose run keys hash the corpus's path (older folders; run_key)
+        #: how an older results folder keys each corpus (ResultsStore.key_schemes); absent: portable
+        self.key_schemes: dict[str, str] = {}
         self._noise: dict[str, str] = {}
         self.skipped: dict[str, list[str]] = {}  # corpus -> unusable files left out (corpora.NAME.skip_bad)
         from ..features import FeatureCache, default_cache_dir
@@ -67,14 +67,14 @@ class Workspace:
 
     def key_hash(self, corpus: str) -> str:
         """The corpus hash that enters run keys: ``content``, or the modification-time ``hash`` for a corpus in
-        :attr:`mtime_keys` (a results folder made before content digests)."""
+        the ``mtime`` :meth:`key_scheme` (a results folder made before content digests)."""
         fp = self.fingerprint(corpus)
-        return fp["hash"] if corpus in self.mtime_keys else fp["content"]
+        return fp["hash"] if self.key_scheme(corpus) == "mtime" else fp["content"]
 
     def key_scheme(self, corpus: str) -> str:
         """How run keys identify ``corpus``: ``portable`` (its content, not where it lies: the default),
         ``content`` (content and path: folders of 2026-12-01/02) or ``mtime`` (size, time and path: older)."""
-        return "mtime" if corpus in self.mtime_keys else "content" if corpus in self.path_keys else "portable"
+        return self.key_schemes.get(corpus, "portable")
 
     def run_key(self, cfg: Any) -> str:
         """The run key of ``cfg`` (a :class:`~emoconv.experiments.runconfig.RunConfig`) under its corpus's

@@ -140,7 +140,7 @@ def lr_range_test(
         raise ConfigError("lr range test: no batches given")
     state = copy.deepcopy(model.state_dict())
     was_training = model.training
-    opt = (optimizer or (lambda p, lr: adam(p, lr)))(model.parameters(), lr_start)
+    opt = (optimizer or adam)(model.parameters(), lr_start)
     gamma = (lr_end / lr_start) ** (1.0 / (steps - 1))
     lrs, losses, smooth = [], [], []
     avg, best = 0.0, math.inf
@@ -229,7 +229,7 @@ def lr_range_test_epochs(
     state = copy.deepcopy(model.state_dict())
     was_training = model.training
     lrs = np.geomspace(lr_start, lr_end, epochs)
-    opt = (optimizer or (lambda p, lr: adam(p, lr)))(model.parameters(), float(lrs[0]))
+    opt = (optimizer or adam)(model.parameters(), float(lrs[0]))
     try:
         ua0 = float(val_ua(model))
         uas = []

@@ -94,7 +94,7 @@ def test_a_folder_made_before_content_digests_keeps_its_run_keys(tmp_path):
     assert store.mtime_keyed_corpora() == {"manifest"}
     ws = Workspace(load_recipe(recipe), tmp_path / "cache")
     content_keys = {r.key for r in plan_runs(load_recipe(recipe), ws)}
-    ws.mtime_keys = store.mtime_keyed_corpora()
+    ws.key_schemes = store.key_schemes()
     fp = ws.fingerprint("manifest")
     old_keys = {r.key for r in plan_runs(load_recipe(recipe), ws)}
     assert fp["hash"] != fp["content"] and old_keys != content_keys
@@ -169,7 +169,7 @@ def test_folders_keyed_with_paths_keep_their_keys_and_noise_is_keyed_by_content(
     def keys(noise_dir, scheme="portable"):
         r = build_recipe(tree, [f"augment.noise_dir={noise_dir}"])
         ws = Workspace(r, tmp_path / "cache")
-        ws.path_keys = {"manifest"} if scheme == "content" else set()
+        ws.key_schemes = {"manifest": scheme}
         return {run.key for run in plan_runs(r, ws)}
 
     portable = keys(noise)
