@@ -113,12 +113,13 @@ def test_a_variable_length_speaker_normalised_network_exports_with_any_length(tm
             "utterance"
         ref = load_bundle(bundle).predict_files(clips)
         run = subprocess.run([sys.executable, "-c", NO_TORCH, str(tmp_path / f"{name}-onnx" / "emoconv_onnx.py"),
-                              str(tmp_path / f"{name}-onnx"), *map(str, clips), "--json"], capture_output=True,
-                             text=True)
+                              str(tmp_path / f"{name}-onnx"), *map(str, clips + clips[::-1]), "--json"],
+                             capture_output=True, text=True)  # longer, then shorter clips: the reused work arrays
         assert run.returncode == 0, run.stderr[-2000:]
         got = json.loads(run.stdout)
         assert len({json.dumps(r["probabilities"], sort_keys=True) for r in ref}) == len(clips)  # lengths matter
-        for r, g in zip(ref, got):
+        assert len(got) == 2 * len(clips)
+        for r, g in zip(ref + ref[::-1], got):
             assert g["label"] == r["label"]
             for k, v in r["probabilities"].items():
                 assert abs(g["probabilities"][k] - v) <= 1e-4

@@ -31,7 +31,8 @@ _FFT_OUT = int(np.__version__.split(".")[0]) >= 2  # numpy.fft functions take ou
 
 
 class OnnxModel:
-    """An exported model folder: ``model.onnx``, ``frontend.json`` (and ``mel.npy``)."""
+    """An exported model folder: ``model.onnx``, ``frontend.json`` (and ``mel.npy``). Not thread-safe (the
+    front-end reuses its work arrays): give each thread its own."""
 
     def __init__(self, folder: str | Path) -> None:
         import onnxruntime as ort
@@ -114,13 +115,15 @@ class OnnxModel:
         return feats
 
     def _buffers(self, n: int) -> tuple[np.ndarray, np.ndarray | None, np.ndarray]:
-        """Work arrays for ``n`` frames, kept from call to call: allocating these few hundred kB afresh on every
-        clip cost more than the FFT itself (page faults), about 1 ms of a 3 s clip's 1.5 ms front-end here."""
-        if self._buf is None or self._buf[0].shape[0] != n:
+        """Work arrays for ``n`` frames (views of arrays kept from call to call, grown when a longer clip comes):
+        allocating these few hundred kB afresh on every clip cost more than the FFT itself (page faults),
+        about 1 ms of a 3 s clip's 1.5 ms front-end on a 2-core VM. So one ``OnnxModel`` serves one thread."""
+        if self._buf is None or self._buf[0].shape[0] < n:
             bins = self.cfg["n_fft"] // 2 + 1
             spec = np.empty((n, bins), np.complex128) if _FFT_OUT else None  # rfft(out=) needs numpy >= 2
             self._buf = (np.empty((n, self.cfg["n_fft"])), spec, np.empty((n, bins)))
-        return self._buf
+        windowed, spec, power = self._buf
+        return windowed[:n], None if spec is None else spec[:n], power[:n]
 
     def shape(self, feats: np.ndarray) -> np.ndarray:
         frames = self.cfg["frames"]
