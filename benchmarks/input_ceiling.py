@@ -24,9 +24,7 @@ import numpy as np
 
 from _figures import Figures, add_json_flag  # benchmarks/_figures.py (run as python benchmarks/X.py)
 
-ROOT = Path(__file__).resolve().parents[1]
-PATHS = {"savee": ROOT.parent / "shared/corpora/savee/ALL", "ravdess": Path("/tmp/emoconv-corpora/ravdess"),
-         "emovo": Path("/tmp/emoconv-corpora/emovo"), "urdu": Path("/tmp/emoconv-corpora/urdu")}
+from strong_recipe import PATHS  # the real corpora's folders (docs/corpora.md)
 
 
 def band_statistics(frames: np.ndarray) -> np.ndarray:
@@ -36,28 +34,31 @@ def band_statistics(frames: np.ndarray) -> np.ndarray:
                            frames.max(0), frames.min(0), diff.std(0), np.abs(diff).mean(0)])
 
 
-def per_speaker_z(x: np.ndarray, speakers: np.ndarray) -> np.ndarray:
-    """Each speaker's rows standardised by that speaker's own mean and deviation (no labels used)."""
-    out = np.empty_like(x)
-    for s in np.unique(speakers):
-        m = speakers == s
-        out[m] = (x[m] - x[m].mean(0)) / (x[m].std(0) + 1e-8)
-    return out
+def loso_ua(x: np.ndarray, y: np.ndarray, utterances: list, c: float) -> float:
+    """Pooled UA (%) of a class-weighted linear SVM over emoconv's own leave-one-speaker-out folds.
 
-
-def loso_ua(x: np.ndarray, y: np.ndarray, speakers: np.ndarray, c: float) -> float:
-    """Pooled UA (%) of a class-weighted linear SVM, one test speaker per fold."""
-    from sklearn.metrics import recall_score
+    ``x`` is z-scored per speaker inside each fold by :class:`emoconv.features.Normalizer` (each speaker's own
+    statistics, no labels), as the recipe normalises its frames; every other speaker trains (the fold's
+    validation speaker too, as in the SVM baseline's ``train_on: train+val``).
+    """
+    import torch
     from sklearn.svm import LinearSVC
 
+    from emoconv.features.normalize import Normalizer
+    from emoconv.protocol import ProtocolConfig, encode_labels, make_folds, unweighted_accuracy
+
+    rows = [torch.from_numpy(r).view(1, 1, -1) for r in x]  # one (C=1, T=1, F) "frame" per utterance
+    speakers = [u.speaker for u in utterances]
+    z = torch.cat(Normalizer("speaker").fit(rows, speakers).transform_many(rows, speakers)).flatten(1).numpy()
+    labels = sorted(set(y))
+    codes = encode_labels(y, labels)
     truth, pred = [], []
-    for s in np.unique(speakers):
-        test = speakers == s
-        assert not set(speakers[~test]) & set(speakers[test]), "a test speaker is in the training set"
-        clf = LinearSVC(C=c, class_weight="balanced", max_iter=5000).fit(x[~test], y[~test])
-        truth.extend(y[test])
-        pred.extend(clf.predict(x[test]))
-    return 100.0 * recall_score(truth, pred, average="macro")
+    for fold in make_folds(utterances, ProtocolConfig(kind="loso", val_speakers=1)):  # checked disjoint
+        train, test = list(fold.train + fold.val), list(fold.test)
+        clf = LinearSVC(C=c, class_weight="balanced", max_iter=5000).fit(z[train], codes[train])
+        truth.extend(codes[test])
+        pred.extend(clf.predict(z[test]))
+    return 100.0 * unweighted_accuracy(truth, pred)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -78,21 +79,22 @@ def main(argv: list[str] | None = None) -> int:
         return 2
 
     from emoconv.corpora import load_corpus
-    from emoconv.features.config import FeatureConfig
+    from emoconv.experiments.recipe import load_recipe_dict
     from emoconv.features.extract import extract_features
+    from emoconv.features.kinds import parse_features
+    from emoconv.train_cli import DEFAULT_RECIPE
 
     utts = load_corpus(args.corpus, path)
-    cfg = FeatureConfig(kind="logmel", n_mels=40, win_ms=25, hop_ms=20)  # emoconv/recipes/ecnet.yaml's features
+    cfg = parse_features(load_recipe_dict(DEFAULT_RECIPE)["features"])  # the frames ECNet trains on
     feats = extract_features(cfg, [u.path for u in utts], progress=not args.json)
-    speakers = np.array([u.speaker for u in utts])
-    y = np.array([u.label for u in utts])
-    x = per_speaker_z(np.stack([band_statistics(f[0].numpy()) for f in feats]), speakers)
+    y = [u.label for u in utts]
+    x = np.stack([band_statistics(f[0].numpy()) for f in feats])
 
     fig = Figures("input_ceiling", args)
-    print(f"{args.corpus}: {len(utts)} utterances, {len(np.unique(speakers))} speakers, {x.shape[1]} statistics")
+    print(f"{args.corpus}: {len(utts)} utterances, {len({u.speaker for u in utts})} speakers, {x.shape[1]} statistics")
     print("| C | pooled UA, leave-one-speaker-out |\n|---|---|")
     for c in cs:
-        ua = loso_ua(x, y, speakers, c)
+        ua = loso_ua(x, y, utts, c)
         print(f"| {c:g} | {ua:.2f} |")
         fig.add(f"{args.corpus}_logmel_stats_svm_ua_C{c:g}", ua)
     fig.emit(args.json)
