@@ -8,7 +8,11 @@ difference: 360 values), standardises them per speaker as the recipe does, and f
 (scikit-learn's ``LinearSVC``) on every speaker but the test one. If this fixed, linear read-out of the input
 beats the network, the network, not its input, is what holds it back.
 
-    python benchmarks/input_ceiling.py [--corpus ravdess] [--path DIR] [--C 0.001,0.01,0.1] [--json]
+    python benchmarks/input_ceiling.py [--corpus ravdess] [--path DIR] [--C 0.001,0.01,0.1] [--lld] [--json]
+
+With ``--lld`` the same nine statistics of the 32 IS09 frame descriptors (F0, voicing probability, energy,
+zero-crossing rate, MFCC 1-12 and their deltas; :mod:`emoconv.features.lld`) join the log-mel ones, which says
+how much pitch and voicing tracks beside the spectrogram could add.
 
 Prints the pooled UA (recall averaged over classes, all test predictions together) per C. It reads the real
 corpus (docs/corpora.md says how to get it) and exits 2 with one line when the folder is missing.
@@ -66,6 +70,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--corpus", default="ravdess", choices=sorted(PATHS))
     ap.add_argument("--path", type=Path, default=None, help="the corpus folder (default: where docs/corpora.md puts it)")
     ap.add_argument("--C", dest="cs", default="0.001,0.01,0.1", help="comma-separated SVM C values")
+    ap.add_argument("--lld", action="store_true", help="add the statistics of the 32 IS09 LLD tracks (F0, voicing, ...)")
     add_json_flag(ap)
     args = ap.parse_args(argv)
     path = args.path or PATHS[args.corpus]
@@ -89,6 +94,13 @@ def main(argv: list[str] | None = None) -> int:
     feats = extract_features(cfg, [u.path for u in utts], progress=not args.json)
     y = [u.label for u in utts]
     x = np.stack([band_statistics(f[0].numpy()) for f in feats])
+    what = "logmel_stats"
+    if args.lld:
+        from emoconv.features.lld import LLDConfig, extract_lld
+
+        tracks = extract_lld(LLDConfig(), [u.path for u in utts], progress=not args.json)
+        x = np.concatenate([x, np.stack([band_statistics(t.numpy()) for t in tracks])], axis=1)
+        what = "logmel_lld_stats"
 
     fig = Figures("input_ceiling", args)
     print(f"{args.corpus}: {len(utts)} utterances, {len({u.speaker for u in utts})} speakers, {x.shape[1]} statistics")
@@ -96,7 +108,7 @@ def main(argv: list[str] | None = None) -> int:
     for c in cs:
         ua = loso_ua(x, y, utts, c)
         print(f"| {c:g} | {ua:.2f} |")
-        fig.add(f"{args.corpus}_logmel_stats_svm_ua_C{c:g}", ua)
+        fig.add(f"{args.corpus}_{what}_svm_ua_C{c:g}", ua)
     fig.emit(args.json)
     return 0
 
