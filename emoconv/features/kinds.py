@@ -54,7 +54,7 @@ class FeatureKind:
 
 #: The modules that register the kinds beyond the frame features (imported on first use; an optional
 #: extractor whose package is absent is skipped and reported by ``FeatureKind.requires`` instead).
-_MODULES = tuple(f"{__package__}.{m}" for m in ("volumes", "lld", "functionals", "kaldi"))
+_MODULES = tuple(f"{__package__}.{m}" for m in ("volumes", "lld", "functionals", "kaldi", "tracks"))
 FEATURE_KINDS: Registry[FeatureKind] = Registry("feature kind", modules=_MODULES, optional=_MODULES)
 
 

@@ -55,3 +55,19 @@ def test_refuses_wrong_input():
     net = build_model("ecnet", n_classes=3, input_shape=(1, 50, 40))
     with pytest.raises(ConfigError, match="expected input"):
         net(torch.randn(2, 3, 50, 40))
+
+
+def test_tracks_branch_reads_the_last_columns_apart():
+    torch.manual_seed(0)
+    net = build_model("ecnet", n_classes=4, input_shape=(1, 80, 72), tracks=32).eval()
+    x = torch.randn(2, 1, 80, 72)
+    with torch.no_grad():
+        base = net(x, lengths=torch.tensor([80, 50]))
+        assert base.shape == (2, 4) and net.embed(x).shape == (2, 256 + 128)
+        y = x.clone()
+        y[..., 40:] += 1.0  # the tracks change: the output changes through the 1-D branch
+        assert (net(y, lengths=torch.tensor([80, 50])) - base).abs().max() > 1e-4
+    with pytest.raises(ConfigError, match="ecnet.tracks"):
+        build_model("ecnet", n_classes=4, input_shape=(1, 80, 40), tracks=40)
+    with pytest.raises(ConfigError, match=r"expected input \(batch, 1, time, 72\)"):
+        net(torch.randn(1, 1, 80, 40))
