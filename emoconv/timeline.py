@@ -109,11 +109,12 @@ def timeline(bundle: Any, path: str | Path, window_s: float | None = None, hop_s
     ``envelope`` > 0 buckets are asked for) holds per-bucket min/max samples for a plot.
     """
     from .features.config import FeatureConfig
+    from .features.kinds import kind_of
 
     cfg = bundle.features
     if not isinstance(cfg, FeatureConfig):
         raise ConfigError(f"--timeline needs a bundle on frame features (stft, logmel, mfcc); this one uses "
-                          f"{getattr(cfg, 'kind', type(cfg).__name__)}")
+                          f"{kind_of(cfg)}")
     sr = int(cfg.sample_rate)
     hop_frames_s = float(cfg.hop_ms) / 1000.0
     if window_s is None:

@@ -31,12 +31,13 @@ def _exportable(bundle: Any) -> None:
     import torch
 
     from ..features.config import FeatureConfig
+    from ..features.kinds import kind_of
 
     f, where = bundle.features, f"{bundle.path}"
     if not isinstance(bundle.model, torch.nn.Module):
         raise ConfigError(f"{where}: model {bundle.meta.get('model')} is not a network; only networks export to ONNX")
     if not isinstance(f, FeatureConfig) or f.kind not in ("stft", "logmel"):
-        raise ConfigError(f"{where}: features {getattr(f, 'kind', type(f).__name__)} have no ONNX front-end yet; "
+        raise ConfigError(f"{where}: features {kind_of(f)} have no ONNX front-end yet; "
                           "export supports stft and logmel")
     if f.deltas:
         raise ConfigError(f"{where}: features with deltas have no ONNX front-end yet; export supports deltas: 0")
