@@ -93,7 +93,7 @@ def test_a_node_killed_mid_sweep_loses_nothing_and_the_rerun_trains_nothing(clus
     rundir = tmp_path / "run"
     cmd = [sys.executable, "-c", "from emoconv.cli import main; main()", "run", str(recipe), "--out", str(rundir),
            "--executor", "ray", "--address", address, "--plugin", str(plugin), "--quiet"]
-    run_env = {**env, "EMOCONV_CACHE": str(tmp_path / "cache"), "TINY_DELAY": "0.5"}  # runs of seconds on a quiet machine
+    run_env = {**env, "EMOCONV_CACHE": str(tmp_path / "cache"), "TINY_DELAY": "0.5"}  # seconds per run, even quiet
     sweep = subprocess.Popen(cmd, env=run_env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     deadline = time.time() + 240
     while time.time() < deadline and sweep.poll() is None:
