@@ -86,7 +86,7 @@ def align(tracks: Tensor, n_frames: int, hop_ms: float) -> Tensor:
     dst = np.arange(n_frames) * float(hop_ms)
     x = tracks.numpy().astype(np.float64)
     out = np.stack([np.interp(dst, src, x[:, k]) for k in range(x.shape[1])], axis=1)
-    return torch.from_numpy(out.astype(np.float32)).reshape(n_frames, x.shape[1])
+    return torch.from_numpy(out.astype(np.float32))
 
 
 def extract_tracks(cfg: LogmelTracksConfig, utterances: Sequence[Any], cache: Any = None,

@@ -42,6 +42,11 @@ from .mts import make_conv
 __all__ = ["ECNet", "build"]
 
 
+def _valid(lengths: torch.Tensor, n: int) -> torch.Tensor:
+    """``(B,)`` valid frame counts -> ``(B, n)`` mask, True on real frames (at least one per utterance)."""
+    return torch.arange(n, device=lengths.device)[None, :] < lengths.clamp_min(1)[:, None]
+
+
 class _Stage(nn.Module):
     """Two 3 x 3 conv + BN + ReLU, then 2 x 2 max-pool: ``(B, Ci, T, F) -> (B, Co, T/2, F/2)``."""
 
@@ -112,17 +117,14 @@ class ECNet(nn.Module):
         if self.tracks:
             x, tr = x[..., : -self.tracks], x[..., -self.tracks :]
             g = self.track_net(tr.permute(0, 1, 3, 2).flatten(1, 2))  # (B, C * K, T) -> (B, track_channels, T)
-            tmask = None
-            if lengths is not None:
-                tmask = torch.arange(g.shape[-1], device=g.device)[None, :] < lengths.to(g.device).clamp_min(1)[:, None]
-            pooled = self.track_pool(g, tmask)
+            pooled = self.track_pool(g, None if lengths is None else _valid(lengths.to(g.device), g.shape[-1]))
         h = self.stages(x).mean(dim=3)  # (B, C, T')
         mask = None
         if lengths is not None:
             t = lengths.to(h.device)
             for _ in range(self.n_pool):
                 t = torch.div(t + 1, 2, rounding_mode="floor")  # ceil-mode pooling
-            mask = torch.arange(h.shape[-1], device=h.device)[None, :] < t.clamp_min(1)[:, None]
+            mask = _valid(t, h.shape[-1])
         out = self.pool(h, mask)
         return torch.cat([out, pooled], dim=1) if self.tracks else out
 
