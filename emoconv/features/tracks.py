@@ -58,8 +58,8 @@ class LogmelTracksConfig:
     min_duration_s: float = 0.05
 
     def __post_init__(self) -> None:
-        self.frames()  # validates the log-mel settings with FeatureConfig's own messages
-        check(self.sample_rate >= 8000, f"features.sample_rate: {self.sample_rate!r} must be >= 8000 Hz for the LLDs")
+        self.frames()  # validates the log-mel settings with FeatureConfig's own messages (the LLDs run at 16 kHz)
+        check(isinstance(self.lld_deltas, bool), f"features.lld_deltas: {self.lld_deltas!r} must be true or false")
 
     @property
     def n_tracks(self) -> int:

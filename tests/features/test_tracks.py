@@ -53,3 +53,6 @@ def test_bad_settings_name_the_field():
         parse_features({"kind": "logmel_tracks", "n_mels": 0})
     with pytest.raises(ConfigError, match="hop"):
         parse_features({"kind": "logmel_tracks", "hop": 10})
+    with pytest.raises(ConfigError, match="lld_deltas"):
+        parse_features({"kind": "logmel_tracks", "lld_deltas": "yes"})
+    assert parse_features({"kind": "logmel_tracks", "sample_rate": 8000}).n_tracks == 32  # the LLDs run at 16 kHz
