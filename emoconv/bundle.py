@@ -13,7 +13,6 @@ never leaves a half bundle behind.
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import tempfile
 import functools
@@ -30,11 +29,8 @@ from .config import from_dict, to_dict
 from .features.kinds import features_dict
 from .errors import BundleError, EmoconvError
 from .faults import fault_point
-from .fileio import remove_stale_temps, tmp_prefix
-from .bundle_info import format_info  # noqa: F401  (re-exported: emoconv predict --info)
-
-FORMAT = "emoconv-bundle"
-FORMAT_VERSION = 1
+from .fileio import publish_dir, remove_stale_temps, tmp_prefix
+from .bundle_info import FORMAT, FORMAT_VERSION, format_info  # noqa: F401  (format_info: emoconv predict --info)
 
 
 def _major_minor(version: str) -> tuple[int, ...]:
@@ -90,13 +86,7 @@ def save_bundle(path: str | Path, *, model: nn.Module | Any, model_name: str, mo
             save_estimator(tmp, saved_part)
         fault_point(path.name, "bundle")  # test hook (emoconv.faults): a kill with the bundle half written
         (tmp / "bundle.json").write_text(json.dumps(meta, indent=2, sort_keys=True, default=_json_default))
-        if path.exists():
-            old = path.with_name(f".{path.name}.old.{os.getpid()}")
-            os.replace(path, old)
-            os.replace(tmp, path)
-            shutil.rmtree(old, ignore_errors=True)
-        else:
-            os.replace(tmp, path)
+        publish_dir(tmp, path)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
@@ -271,9 +261,10 @@ def load_bundle(path: str | Path) -> Bundle:
 
     path = Path(path)
     meta_path, weights_path = path / "bundle.json", path / "weights.safetensors"
-    if not path.is_dir() or not meta_path.is_file() or not weights_path.is_file():
-        raise BundleError(f"{path}: not a model bundle (needs bundle.json and weights.safetensors); "
-                          "pass the folder written by 'emoconv run' with bundle: true")
+    not_bundle = BundleError(f"{path}: not a model bundle (needs bundle.json and weights.safetensors); "
+                             "pass the folder written by 'emoconv run' with bundle: true, or by 'emoconv train'")
+    if not path.is_dir() or not meta_path.is_file():
+        raise not_bundle
     try:
         meta = json.loads(meta_path.read_text())
     except (json.JSONDecodeError, UnicodeDecodeError):
@@ -287,6 +278,12 @@ def load_bundle(path: str | Path) -> Bundle:
     if _major_minor(made) != _major_minor(__version__):
         raise BundleError(f"{path}: bundle made by emoconv {made}, incompatible with {__version__}; "
                           f"install emoconv=={made} or retrain")
+    if meta.get("kind") == "fusion":  # two bundles' probabilities, weighted (emoconv.fusion_bundle)
+        from .fusion_bundle import load_fusion
+
+        return load_fusion(path, meta, load_bundle)  # type: ignore[return-value]
+    if not weights_path.is_file():
+        raise not_bundle
     try:
         tensors = load_file(str(weights_path))
     except (SafetensorError, OSError, ValueError) as exc:

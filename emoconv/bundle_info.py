@@ -1,11 +1,15 @@
-"""``emoconv predict --info``: a bundle's :meth:`~emoconv.bundle.Bundle.info` as lines of text."""
+"""A bundle's format name and version, and ``emoconv predict --info``: its :meth:`~emoconv.bundle.Bundle.info`
+as lines of text."""
 
 from __future__ import annotations
 
 import json
 from typing import Any
 
-__all__ = ["format_info"]
+__all__ = ["FORMAT", "FORMAT_VERSION", "format_info"]
+
+FORMAT = "emoconv-bundle"
+FORMAT_VERSION = 1
 
 
 def format_info(info: dict[str, Any]) -> str:
@@ -24,7 +28,13 @@ def format_info(info: dict[str, Any]) -> str:
         proto = t.get("protocol") or {}
         fold = proto.get("fold") or {}
         final = t.get("final_model")
-        if final and final.get("kind") == "fold ensemble":  # emoconv train --final fold-ensemble
+        if final and final.get("kind") == "fusion":  # emoconv train --fuse
+            lines.append(f"final model: {' + '.join(m['name'] for m in info.get('members') or [])}, each trained on "
+                         f"all {len(final.get('speakers') or [])} speakers, their probabilities weighted "
+                         + ", ".join(f"{m['name']} {m['weight']:g}" for m in info.get("members") or [])
+                         + f" (weight chosen on the cross-validation); protocol "
+                         f"{json.dumps(proto.get('config'), sort_keys=True)}")
+        elif final and final.get("kind") == "fold ensemble":  # emoconv train --final fold-ensemble
             lines.append(f"final model: the {final.get('members')} fold models of the cross-validation, their "
                          "probabilities averaged; figures measured on each fold model, protocol "
                          f"{json.dumps(proto.get('config'), sort_keys=True)}")

@@ -298,17 +298,25 @@ def datasets_inspect(corpus: str, path: Path, as_json: bool, no_audio_check: boo
 @click.option("--final", type=click.Choice(["all-speakers", "fold-ensemble"]), default="all-speakers",
               show_default=True, help="The model shipped: one more trained on every speaker, or the "
                                       "cross-validation's fold models with their probabilities averaged.")
+@click.option("--fuse", default=None, help="Fuse with a second recipe cross-validated on the same folds: svm "
+                                          "(ComParE + linear SVM) or a recipe file; ships a fusion bundle.")
+@click.option("--fuse-set", "fuse_set", multiple=True, metavar="KEY=VALUE",
+              help="A setting of the --fuse recipe (repeatable), e.g. models.0.params.standardize=global.")
 @click.option("--json", "as_json", is_flag=True, help="End with one JSON line: ua, wa, protocol, folds, bundle.")
 @click.option("--quiet", is_flag=True, help="No progress bars.")
 @_friendly
 def train(corpus: str, path: Path, overrides: tuple[str, ...], recipe: Path | None, out: Path | None,
-          workdir: Path | None, executor: str, workers: int | None, final: str, as_json: bool, quiet: bool) -> None:
+          workdir: Path | None, executor: str, workers: int | None, final: str, fuse: str | None,
+          fuse_set: tuple[str, ...], as_json: bool, quiet: bool) -> None:
     """Cross-validate on CORPUS (a loader name, e.g. ravdess) at PATH, then train on every speaker and write
     a bundle for `emoconv predict`. OVERRIDES are key=value recipe settings, e.g. normalize=global."""
+    from .errors import ConfigError
     from .train_cli import echo_summary, train_corpus
 
+    if fuse_set and fuse is None:
+        raise ConfigError("--fuse-set sets the --fuse recipe: give --fuse svm (or a recipe file) too")
     summary = train_corpus(corpus, path, recipe, out, workdir, list(overrides), executor=executor,
-                           workers=workers, progress=not quiet, final=final)
+                           workers=workers, progress=not quiet, final=final, fuse=fuse, fuse_overrides=list(fuse_set))
     echo_summary(summary, as_json)
 
 

@@ -65,6 +65,22 @@ def remove_stale_temps(folder: str | os.PathLike[str], everything: bool = False)
     return removed
 
 
+def publish_dir(tmp: str | os.PathLike[str], path: str | os.PathLike[str]) -> Path:
+    """Move the finished folder ``tmp`` to ``path`` (a sibling), replacing a folder already there: readers see
+    the old folder or the new one, never a mix."""
+    import shutil
+
+    tmp, path = Path(tmp), Path(path)
+    if path.exists():
+        old = path.with_name(f".{path.name}.old.{os.getpid()}")
+        os.replace(path, old)
+        os.replace(tmp, path)
+        shutil.rmtree(old, ignore_errors=True)
+    else:
+        os.replace(tmp, path)
+    return path
+
+
 def pid_alive(pid: int) -> bool:
     """Whether a process with this pid exists on this machine."""
     if pid == os.getpid():

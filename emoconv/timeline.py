@@ -110,7 +110,9 @@ def timeline(bundle: Any, path: str | Path, window_s: float | None = None, hop_s
     """
     from .features.config import FeatureConfig
     from .features.kinds import kind_of
+    from .fusion_bundle import refuse_fusion
 
+    refuse_fusion(bundle, "--timeline")
     cfg = bundle.features
     if not isinstance(cfg, FeatureConfig):
         raise ConfigError(f"--timeline needs a bundle on frame features (stft, logmel, mfcc); this one uses "

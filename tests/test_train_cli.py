@@ -134,3 +134,67 @@ def test_the_fold_ensemble_ships_the_fold_models_averaged(tmp_path, monkeypatch)
     svm = CliRunner().invoke(main, ["train", "emovo", str(corpus), "--recipe", "svm", "--final", "fold-ensemble",
                                     "--workdir", str(tmp_path / "w3")])
     assert svm.exit_code != 0 and "estimator" in svm.output and not (tmp_path / "w3").exists()
+
+
+@pytest.mark.slow
+def test_fuse_svm_ships_a_fusion_bundle_with_the_fused_cross_validated_figures(tmp_path, monkeypatch):
+    from emoconv.bundle import load_bundle
+    from emoconv.experiments.fusion import fuse_cv
+    from emoconv.experiments.store import ResultsStore
+    from emoconv.protocol import pooled_metrics
+
+    monkeypatch.setenv("EMOCONV_CACHE", str(tmp_path / "cache"))
+    corpus = _emovo(tmp_path / "emovo")
+    out, work = tmp_path / "fused", tmp_path / "work"
+    small = [a for a in SMALL if not a.startswith("train.wave_augment")] + ["train.wave_augment.copies=0"]
+    args = ["train", "emovo", str(corpus), *small, "--fuse", "svm", "--fuse-set", "models.0.params.C=0.01",
+            "--out", str(out), "--workdir", str(work), "--json", "--quiet"]
+    res = CliRunner().invoke(main, args)
+    assert res.exit_code == 0, res.output
+    summary = json.loads(res.output.strip().splitlines()[-1])
+    fu = summary["fusion"]
+    assert summary["model"] == "ecnet + svm" and fu["partner"] == "svm" and 0 <= fu["network_weight"] <= 1
+    net, svm = (ResultsStore(d).records() for d in (work, tmp_path / "work-fuse-svm"))
+    assert len(net) == len(svm) == 3 and all(r["params"]["C"] == 0.01 for r in svm)
+    fused = fuse_cv(net, svm)  # the figure is the per-fold-weighted fusion of the two cross-validations
+    want = pooled_metrics([(r["y_true"], r["y_pred"]) for r in fused], fused[0]["labels"])["ua"]
+    assert summary["ua"] == pytest.approx(100 * want, abs=0.01)
+    assert set(fu["paired"]) == {"network", "svm"} and fu["paired"]["svm"]["folds"] == 3
+
+    b = load_bundle(out)
+    assert b.kind == "fusion" and b.names == ["network", "svm"] and b.weights[0] == fu["network_weight"]
+    wav = next(corpus.rglob("*.wav"))
+    got = b.predict_files([wav])[0]
+    parts = [load_bundle(out / n).predict_files([wav])[0]["probabilities"] for n in ("network", "svm")]
+    for lab, p in got["probabilities"].items():  # the members' probabilities, weighted
+        assert p == pytest.approx(b.weights[0] * parts[0][lab] + b.weights[1] * parts[1][lab], abs=2e-6)
+    assert got["label"] == max(got["probabilities"], key=got["probabilities"].get)
+    pred = CliRunner().invoke(main, ["predict", str(out), str(wav), "--json"])
+    assert pred.exit_code == 0 and json.loads(pred.output)[0]["label"] == got["label"]
+    info = json.loads(CliRunner().invoke(main, ["predict", str(out), "--info", "--json"]).output)
+    assert info["cross_validated"]["pooled"]["ua"] == pytest.approx(summary["ua"] / 100, abs=1e-4)
+    assert info["cross_validated"]["fusion"]["network_weight"] == fu["network_weight"]
+    text = CliRunner().invoke(main, ["predict", str(out), "--info"]).output
+    assert "final model: network + svm, each trained on all 3 speakers" in text
+    for cmd in (["predict", str(out), str(wav), "--timeline"], ["export", str(out), "--onnx", str(tmp_path / "x")]):
+        r = CliRunner().invoke(main, cmd)
+        assert r.exit_code != 0 and "a fusion bundle (network + svm)" in r.output and str(out / "network") in r.output
+    assert not (tmp_path / "x").exists()
+
+    meta = json.loads((out / "bundle.json").read_text())
+    meta["members"][1]["weight"] = 0.9  # weights no longer sum to 1
+    (out / "bundle.json").write_text(json.dumps(meta))
+    r = CliRunner().invoke(main, ["predict", str(out), str(wav)])
+    assert r.exit_code != 0 and "weights must sum to 1" in r.output
+
+
+def test_fuse_settings_are_checked_before_anything_runs(tmp_path, monkeypatch):
+    monkeypatch.setenv("EMOCONV_CACHE", str(tmp_path / "cache"))
+    corpus = _emovo(tmp_path / "emovo", speakers=("f1", "m1"))
+    w = tmp_path / "w"
+    for extra, msg in ((["--fuse", "nosuch"], "--fuse nosuch: no such file"),
+                       (["--fuse", "svm", "--fuse-set", "models.0.params.C=-1"], "C"),
+                       (["--fuse-set", "models.0.params.C=1"], "give --fuse svm")):
+        res = CliRunner().invoke(main, ["train", "emovo", str(corpus), *extra, "--workdir", str(w)])
+        assert res.exit_code != 0 and msg in res.output, res.output
+        assert not w.exists() and not (tmp_path / "w-fuse-svm").exists()

@@ -24,7 +24,7 @@ import numpy as np
 
 from ..errors import ConfigError
 
-__all__ = ["compare", "fold_ua", "fuse", "fuse_cv"]
+__all__ = ["best_weight", "compare", "fold_ua", "fuse", "fuse_cv", "fused_records"]
 
 
 def _by_fold(records: Sequence[dict[str, Any]], name: str) -> dict[tuple[int, int], dict[str, Any]]:
@@ -54,6 +54,29 @@ def fuse(a: Sequence[dict[str, Any]], b: Sequence[dict[str, Any]], weight: float
     return out
 
 
+def _grid(grid: Sequence[float] | None) -> list[float]:
+    return [round(0.05 * i, 2) for i in range(21)] if grid is None else [float(w) for w in grid]
+
+
+def _best(by_weight: dict[float, dict[Any, dict[str, Any]]], keys: Sequence[Any], grid: Sequence[float]) -> float:
+    """The weight of ``grid`` with the best pooled fused UA over the folds ``keys``; ties nearest 0.5."""
+    from ..protocol import pooled_metrics
+
+    labels = by_weight[grid[0]][keys[0]]["labels"]
+
+    def score(w: float) -> tuple[float, float]:
+        recs = [by_weight[w][k] for k in keys]
+        return pooled_metrics([(r["y_true"], r["y_pred"]) for r in recs], labels)["ua"], -abs(w - 0.5)
+
+    return max(grid, key=score)
+
+
+def _fused_by_weight(a: Sequence[dict[str, Any]], b: Sequence[dict[str, Any]], grid: list[float]) -> tuple[
+        dict[float, dict[Any, dict[str, Any]]], list[Any]]:
+    by_weight = {w: {(r["fold"], r["seed"]): r for r in fuse(a, b, w)} for w in grid}
+    return by_weight, sorted(by_weight[grid[0]])
+
+
 def fuse_cv(
     a: Sequence[dict[str, Any]], b: Sequence[dict[str, Any]], grid: Sequence[float] | None = None
 ) -> list[dict[str, Any]]:
@@ -62,24 +85,37 @@ def fuse_cv(
     ``grid`` defaults to 0, 0.05, ..., 1; ties go to the weight nearest 0.5. Each record gets
     ``fusion_weight``. Needs at least two folds.
     """
-    from ..protocol import pooled_metrics
-
-    grid = [round(0.05 * i, 2) for i in range(21)] if grid is None else [float(w) for w in grid]
-    by_weight = {w: {(r["fold"], r["seed"]): r for r in fuse(a, b, w)} for w in grid}
-    keys = sorted(by_weight[grid[0]])
+    grid = _grid(grid)
+    by_weight, keys = _fused_by_weight(a, b, grid)
     if len(keys) < 2:
         raise ConfigError("fuse_cv: choosing the weight on the other folds needs at least two folds")
-    labels = by_weight[grid[0]][keys[0]]["labels"]
+    return [dict(by_weight[w][key], fusion_weight=w)
+            for key in keys for w in [_best(by_weight, [k for k in keys if k != key], grid)]]
+
+
+def best_weight(a: Sequence[dict[str, Any]], b: Sequence[dict[str, Any]], grid: Sequence[float] | None = None) -> float:
+    """The weight of ``a`` (``grid`` as in :func:`fuse_cv`) with the best pooled fused UA over every fold both
+    systems ran: the weight a model trained after the cross-validation ships with (no fold is tested on it)."""
+    grid = _grid(grid)
+    by_weight, keys = _fused_by_weight(a, b, grid)
+    if not keys:
+        raise ConfigError("best_weight: the two systems share no fold")
+    return _best(by_weight, keys, grid)
+
+
+def fused_records(fused: Sequence[dict[str, Any]], like: Sequence[dict[str, Any]], variant: str) -> list[
+        dict[str, Any]]:
+    """Fused fold records (from :func:`fuse` or :func:`fuse_cv`) as run records: with ``metrics`` and the
+    corpus, recipe and protocol of the matching fold of ``like`` (one system's records), named ``variant``;
+    what :func:`emoconv.experiments.evidence.variant_evidence` reads."""
+    from ..protocol import classification_metrics
+
+    base = {(int(r["fold"]), int(r["seed"])): r for r in like}
     out = []
-    for key in keys:
-        others = [k for k in keys if k != key]
-
-        def score(w: float) -> tuple[float, float]:
-            recs = [by_weight[w][k] for k in others]
-            return pooled_metrics([(r["y_true"], r["y_pred"]) for r in recs], labels)["ua"], -abs(w - 0.5)
-
-        best = max(grid, key=score)
-        out.append(dict(by_weight[best][key], fusion_weight=best))
+    for f in fused:
+        r = base[(int(f["fold"]), int(f["seed"]))]
+        out.append({**f, "corpus": r["corpus"], "recipe": r.get("recipe"), "protocol": r.get("protocol"),
+                    "variant": variant, "metrics": classification_metrics(f["y_true"], f["y_pred"], f["labels"])})
     return out
 
 

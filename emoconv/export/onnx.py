@@ -32,7 +32,9 @@ def _exportable(bundle: Any) -> None:
 
     from ..features.config import FeatureConfig
     from ..features.kinds import kind_of
+    from ..fusion_bundle import refuse_fusion
 
+    refuse_fusion(bundle, "the ONNX export")
     f, where = bundle.features, f"{bundle.path}"
     if not isinstance(bundle.model, torch.nn.Module):
         raise ConfigError(f"{where}: model {bundle.meta.get('model')} is not a network; only networks export to ONNX")
