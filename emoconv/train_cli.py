@@ -111,13 +111,14 @@ def train_corpus(corpus: str, path: Path, recipe_path: Path | None, out: Path | 
     evidence = variant_evidence(records, len({r.fold for r in result.planned}))
     epochs = final_epochs(recipe, records)
     extra_summary: dict[str, Any] = {}
+    own = evidence  # the network's own figures (a fusion member carries them; the fusion carries its own)
 
     def ship(folder: Path) -> Path:
         if ensemble:
             from .experiments.final import fold_ensemble
 
-            return fold_ensemble(records, workdir, folder, evidence)
-        return train_final(recipe, corpus, ws, folder, epochs, evidence, progress=progress)
+            return fold_ensemble(records, workdir, folder, own)
+        return train_final(recipe, corpus, ws, folder, epochs, own, progress=progress)
 
     if partner is not None:
         fused = _cross_validate_partner(partner, corpus, workdir, records, evidence, executor, progress, options)

@@ -174,6 +174,8 @@ def test_fuse_svm_ships_a_fusion_bundle_with_the_fused_cross_validated_figures(t
     info = json.loads(CliRunner().invoke(main, ["predict", str(out), "--info", "--json"]).output)
     assert info["cross_validated"]["pooled"]["ua"] == pytest.approx(summary["ua"] / 100, abs=1e-4)
     assert info["cross_validated"]["fusion"]["network_weight"] == fu["network_weight"]
+    member = json.loads(CliRunner().invoke(main, ["predict", str(out / "network"), "--info", "--json"]).output)
+    assert member["cross_validated"]["pooled"]["ua"] == pytest.approx(fu["members"]["network"] / 100, abs=1e-4)
     text = CliRunner().invoke(main, ["predict", str(out), "--info"]).output
     assert "final model: network + svm, each trained on all 3 speakers" in text
     for cmd in (["predict", str(out), str(wav), "--timeline"], ["export", str(out), "--onnx", str(tmp_path / "x")]):
