@@ -47,3 +47,28 @@ def test_cv_weight_is_chosen_on_the_other_folds_only():
     assert all(0.0 <= r["fusion_weight"] <= 1.0 for r in fused.values())
     with pytest.raises(ConfigError, match="two folds"):
         fuse_cv(a[:1], b[:1])
+
+
+def test_the_shipped_weight_is_the_best_on_all_folds_and_fused_records_carry_metrics():
+    from emoconv.experiments.evidence import variant_evidence
+    from emoconv.experiments.fusion import best_weight, fused_records
+
+    right_a = [(0.7, 0.3), (0.4, 0.6), (0.45, 0.55)]
+    wrong_b = [(0.1, 0.9), (0.9, 0.1), (0.8, 0.2)]
+    a = [_rec(0, right_a), _rec(1, right_a), _rec(2, wrong_b)]
+    b = [_rec(0, wrong_b), _rec(1, wrong_b), _rec(2, right_a)]
+    w = best_weight(a, b)
+    assert w > 0.5 and fuse(a, b, w)[0]["y_pred"] == a[0]["y_pred"]  # a is right on two folds of three
+    assert best_weight(b, a) == pytest.approx(1 - w)
+    proto = [{"config": {"kind": "loso"}, "fold": {"test_speakers": [f"s{i}"]}} for i in range(3)]
+    like = [dict(r, corpus="c", recipe="r", protocol=p) for r, p in zip(a, proto)]
+    recs = fused_records(fuse_cv(a, b), like, "a + b (fused)")
+    from emoconv.experiments.fusion import fold_ua
+
+    assert [r["metrics"]["ua"] for r in recs] == list(fold_ua(recs).values())  # each fold's own fused UA
+    assert recs[2]["y_pred"] == a[2]["y_pred"] and recs[2]["metrics"]["ua"] == 0.0  # a's weight, from the others
+    ev = variant_evidence(recs, 3)
+    assert ev["variant"] == "a + b (fused)" and ev["protocol"] == {"kind": "loso"}
+    assert [f["test_speakers"] for f in ev["per_fold"]] == [["s0"], ["s1"], ["s2"]]
+    with pytest.raises(ConfigError, match="share no fold"):
+        best_weight(a[:1], [dict(b[1])])
