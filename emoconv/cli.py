@@ -287,8 +287,8 @@ def datasets_inspect(corpus: str, path: Path, as_json: bool, no_audio_check: boo
 @click.argument("path", type=click.Path(path_type=Path))
 @click.argument("overrides", nargs=-1)
 @click.option("--recipe", type=click.Path(path_type=Path), default=None,
-              help="Recipe with one model, or a packaged one by name: ecnet (the default, emoconv's own CNN) "
-                   "or svm (ComParE + linear SVM).")
+              help="Recipe with one model, or a packaged one by name: ecnet (the default, emoconv's own CNN), "
+                   "ecnet_tracks (the same with pitch and voicing tracks) or svm (ComParE + linear SVM).")
 @click.option("--out", type=click.Path(path_type=Path), default=None,
               help="Bundle folder to write (default: WORKDIR/model).")
 @click.option("--workdir", type=click.Path(path_type=Path), default=None,

@@ -97,7 +97,7 @@ def test_the_packaged_svm_recipe_by_name_ships_an_svm_bundle(tmp_path, monkeypat
     assert json.loads(pred.output)[0]["label"] in meta["labels"]
     bad = CliRunner().invoke(main, ["train", "emovo", str(corpus), "--recipe", "nosuch", "--workdir",
                                     str(tmp_path / "w2")])
-    assert bad.exit_code != 0 and "not a packaged recipe (ecnet, svm)" in bad.output
+    assert bad.exit_code != 0 and "not a packaged recipe (ecnet, ecnet_tracks, svm)" in bad.output
 
 
 @pytest.mark.slow
@@ -200,3 +200,19 @@ def test_fuse_settings_are_checked_before_anything_runs(tmp_path, monkeypatch):
         res = CliRunner().invoke(main, ["train", "emovo", str(corpus), *extra, "--workdir", str(w)])
         assert res.exit_code != 0 and msg in res.output, res.output
         assert not w.exists() and not (tmp_path / "w-fuse-svm").exists()
+
+
+def test_every_packaged_recipe_builds_for_a_corpus(tmp_path):
+    from emoconv.experiments.recipe import build_recipe, load_recipe_dict
+    from emoconv.train_cli import PACKAGED_RECIPES, resolve_recipe
+
+    corpus = _emovo(tmp_path / "emovo", speakers=("f1",))
+    assert {"ecnet", "ecnet_tracks", "svm"} <= set(PACKAGED_RECIPES)
+    for name in PACKAGED_RECIPES:
+        tree = load_recipe_dict(resolve_recipe(name))
+        tree["corpora"] = {"emovo": {"path": str(corpus)}}
+        recipe = build_recipe(tree, [], where=name)
+        assert len(recipe.models) == 1, name
+    tracks = build_recipe({**load_recipe_dict(resolve_recipe("ecnet_tracks")),
+                           "corpora": {"emovo": {"path": str(corpus)}}}, [], where="ecnet_tracks")
+    assert tracks.models[0].params == {"tracks": 32} and tracks.features.n_tracks == 32
