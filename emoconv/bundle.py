@@ -13,8 +13,6 @@ never leaves a half bundle behind.
 from __future__ import annotations
 
 import json
-import shutil
-import tempfile
 import functools
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,8 +27,8 @@ from .config import from_dict, to_dict
 from .features.kinds import features_dict
 from .errors import BundleError, EmoconvError
 from .faults import fault_point
-from .fileio import publish_dir, remove_stale_temps, tmp_prefix
-from .bundle_info import FORMAT, FORMAT_VERSION, format_info  # noqa: F401  (format_info: emoconv predict --info)
+from .fileio import staged_dir
+from .bundle_info import FORMAT, FORMAT_VERSION, TRAINING_KEYS, format_info, read_evidence  # noqa: F401 (format_info)
 
 
 def _major_minor(version: str) -> tuple[int, ...]:
@@ -75,10 +73,7 @@ def save_bundle(path: str | Path, *, model: nn.Module | Any, model_name: str, mo
     }
     if stored and not network:
         meta["estimator_state"] = True  # rebuilt from the registry on loading, then its state restored
-    path.parent.mkdir(parents=True, exist_ok=True)
-    remove_stale_temps(path.parent)  # a killed writer's half bundle
-    tmp = Path(tempfile.mkdtemp(prefix=tmp_prefix(path.name), dir=path.parent))
-    try:
+    with staged_dir(path) as tmp:  # renamed into place when whole; a killed writer's half bundle is cleared
         save_file(tensors, str(tmp / "weights.safetensors"))
         if not network:
             from .estimator_bundle import save_estimator
@@ -86,10 +81,6 @@ def save_bundle(path: str | Path, *, model: nn.Module | Any, model_name: str, mo
             save_estimator(tmp, saved_part)
         fault_point(path.name, "bundle")  # test hook (emoconv.faults): a kill with the bundle half written
         (tmp / "bundle.json").write_text(json.dumps(meta, indent=2, sort_keys=True, default=_json_default))
-        publish_dir(tmp, path)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
     return path
 
 
@@ -121,20 +112,12 @@ class Bundle:
         that wrote it has ended)."""
         extra = self.meta.get("extra") or {}
         metrics = extra.get("metrics") or {}
-        evidence = None
-        ev_path = self.path / "evidence.json"
-        if ev_path.is_file():
-            try:
-                evidence = json.loads(ev_path.read_text())
-            except ValueError:
-                raise BundleError(f"{ev_path}: damaged evidence (not JSON); rerun the sweep's command to rewrite "
-                                  "it") from None
+        evidence = read_evidence(self.path, "rerun the sweep's command to rewrite it")
         return {
             "bundle": str(self.path), "model": self.meta.get("model"), "model_params": self.meta.get("model_params"),
             "labels": self.labels, "emoconv_version": self.meta.get("emoconv_version"),
             "torch_version": self.meta.get("torch_version"), "features": self.meta.get("features", {}).get("kind"),
-            "training": {k: extra.get(k) for k in ("recipe", "corpus", "variant", "fold", "seed", "n_utterances",
-                                                   "corpus_content", "protocol", "final_model")},
+            "training": {k: extra.get(k) for k in TRAINING_KEYS},
             "fold_test": {k: metrics.get(k) for k in ("ua", "wa", "accuracy", "confusion")} if metrics else None,
             "cross_validated": evidence,
         }

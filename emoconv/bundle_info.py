@@ -4,12 +4,29 @@ as lines of text."""
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
-__all__ = ["FORMAT", "FORMAT_VERSION", "format_info"]
+__all__ = ["FORMAT", "FORMAT_VERSION", "TRAINING_KEYS", "format_info", "read_evidence"]
 
 FORMAT = "emoconv-bundle"
 FORMAT_VERSION = 1
+#: What ``info()["training"]`` takes from a bundle's ``extra``.
+TRAINING_KEYS = ("recipe", "corpus", "variant", "fold", "seed", "n_utterances", "corpus_content", "protocol",
+                 "final_model")
+
+
+def read_evidence(folder: Path, rerun: str) -> dict[str, Any] | None:
+    """A bundle folder's ``evidence.json`` (None when absent); one-line BundleError naming ``rerun`` when damaged."""
+    from .errors import BundleError
+
+    path = Path(folder) / "evidence.json"
+    if not path.is_file():
+        return None
+    try:
+        return json.loads(path.read_text())
+    except ValueError:
+        raise BundleError(f"{path}: damaged evidence (not JSON); {rerun}") from None
 
 
 def format_info(info: dict[str, Any]) -> str:

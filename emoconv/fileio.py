@@ -8,12 +8,13 @@ and a killed process leaves at most a stray ``.NAME.tmp-PID-*`` behind, which
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
 import tempfile
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
 
 def atomic_write_bytes(path: str | os.PathLike[str], data: bytes) -> Path:
@@ -79,6 +80,24 @@ def publish_dir(tmp: str | os.PathLike[str], path: str | os.PathLike[str]) -> Pa
     else:
         os.replace(tmp, path)
     return path
+
+
+@contextlib.contextmanager
+def staged_dir(path: str | os.PathLike[str]) -> Iterator[Path]:
+    """A temporary sibling folder to fill; on leaving the block it replaces ``path`` (:func:`publish_dir`), or
+    is removed if the block raised. A killed writer's leftovers are cleared first (:func:`remove_stale_temps`)."""
+    import shutil
+
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    remove_stale_temps(path.parent)
+    tmp = Path(tempfile.mkdtemp(prefix=tmp_prefix(path.name), dir=path.parent))
+    try:
+        yield tmp
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    publish_dir(tmp, path)
 
 
 def pid_alive(pid: int) -> bool:

@@ -17,10 +17,7 @@ written into a temporary sibling and renamed into place, so a killed save leaves
 
 from __future__ import annotations
 
-import json
 import re
-import shutil
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Sequence
@@ -51,13 +48,9 @@ class FusionBundle:
 
     def info(self) -> dict[str, Any]:
         """As :meth:`emoconv.bundle.Bundle.info`, with ``members`` (name, weight, model, features)."""
-        evidence = None
-        ev_path = self.path / "evidence.json"
-        if ev_path.is_file():
-            try:
-                evidence = json.loads(ev_path.read_text())
-            except ValueError:
-                raise BundleError(f"{ev_path}: damaged evidence (not JSON); rerun emoconv train") from None
+        from .bundle_info import TRAINING_KEYS, read_evidence
+
+        evidence = read_evidence(self.path, "rerun emoconv train")
         extra = self.meta.get("extra") or {}
         members = [{"name": n, "weight": w, "model": m.meta.get("model"),
                     "features": (m.meta.get("features") or {}).get("kind")}
@@ -67,8 +60,7 @@ class FusionBundle:
             "labels": self.labels, "emoconv_version": self.meta.get("emoconv_version"),
             "torch_version": self.meta.get("torch_version"),
             "features": " + ".join(str(m["features"]) for m in members),
-            "training": {k: extra.get(k) for k in ("recipe", "corpus", "variant", "fold", "seed", "n_utterances",
-                                                   "corpus_content", "protocol", "final_model")},
+            "training": {k: extra.get(k) for k in TRAINING_KEYS},
             "fold_test": None, "cross_validated": evidence, "members": members,
         }
 
@@ -113,13 +105,10 @@ def save_fusion(path: str | Path, write_members: Callable[[Path], Sequence[tuple
 
     from . import __version__
     from .bundle_info import FORMAT, FORMAT_VERSION
-    from .fileio import atomic_write_json, publish_dir, remove_stale_temps, tmp_prefix
+    from .fileio import atomic_write_json, staged_dir
 
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    remove_stale_temps(path.parent)
-    tmp = Path(tempfile.mkdtemp(prefix=tmp_prefix(path.name), dir=path.parent))
-    try:
+    with staged_dir(path) as tmp:
         members = [{"name": n, "weight": float(w)} for n, w in write_members(tmp)]
         _check_members(members, tmp / "bundle.json")
         meta = {"format": FORMAT, "format_version": FORMAT_VERSION, "emoconv_version": __version__,
@@ -127,10 +116,6 @@ def save_fusion(path: str | Path, write_members: Callable[[Path], Sequence[tuple
                 "members": members, "extra": extra or {}}
         atomic_write_json(tmp / "evidence.json", evidence)
         atomic_write_json(tmp / "bundle.json", meta)
-        publish_dir(tmp, path)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
     return path
 
 

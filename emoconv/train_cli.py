@@ -201,14 +201,15 @@ def _cross_validate_partner(partner: dict[str, Any], corpus: str, workdir: Path,
                     "rule": "network weight w, probabilities w p_network + (1 - w) p_other; each fold's w chosen "
                             "on the other folds' pooled fused UA (grid 0, 0.05, ..., 1), the shipped w on all folds"}
     vs = {k: compare(recs_k, fused) for k, recs_k in (("network", records), (name, recs))}
+    partner_evidence = variant_evidence(recs, evidence["folds_planned"])
     summary = {"fusion": {
         "network_weight": weight, "partner": name, "partner_workdir": str(wd),
         "members": {"network": round(100 * evidence["pooled"]["ua"], 2),
-                    name: round(100 * variant_evidence(recs)["pooled"]["ua"], 2)},
+                    name: round(100 * partner_evidence["pooled"]["ua"], 2)},
         "paired": {k: {"folds": v["folds"], "wins": v["new_wins"], "p_value": v["p_value"]} for k, v in vs.items()},
     }}
     return {"evidence": ev, "summary": summary, "weight": weight, "records": recs,
-            "partner_evidence": variant_evidence(recs, evidence["folds_planned"]),
+            "partner_evidence": partner_evidence,
             "partner_epochs": final_epochs(other, recs), "variant": variant}
 
 
