@@ -4,7 +4,8 @@ OUT_DIR gets ``model.onnx`` (exported with ``torch.onnx.export(dynamo=True)``; t
 so is the time axis of a variable-length network, else it is the bundle's fixed ``frames``), ``frontend.json``
 (feature, normalisation and shaping settings, labels), ``mel.npy`` (the mel filterbank, for log-mel bundles)
 and ``emoconv_onnx.py`` (the runner: numpy + soundfile + soxr + onnxruntime; see
-:mod:`emoconv.export.onnx_runner`). The folder is written to a hidden temporary and renamed into place.
+:mod:`emoconv.export.onnx_runner`). The folder is filled as a hidden sibling and renamed into place
+(:func:`emoconv.fileio.staged_dir`).
 
 Exportable: networks on STFT or log-mel features without deltas, with ``global``, ``utterance``, ``speaker``
 or no normalisation, and ``input.length: pad`` or (for networks that take any length, such as ECNet and the
@@ -17,14 +18,13 @@ from __future__ import annotations
 
 import json
 import shutil
-import tempfile
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from ..errors import ConfigError
-from ..fileio import remove_stale_temps, tmp_prefix
+from ..fileio import staged_dir
 
 
 def _exportable(bundle: Any) -> None:
@@ -93,10 +93,7 @@ def export_onnx(bundle: Any, out_dir: str | Path) -> Path:
     except ImportError:
         raise ConfigError("ONNX export needs onnx and onnxscript; install them with: pip install 'emoconv[onnx]'") \
             from None
-    out.parent.mkdir(parents=True, exist_ok=True)
-    remove_stale_temps(out.parent)
-    tmp = Path(tempfile.mkdtemp(prefix=tmp_prefix(out.name), dir=out.parent))
-    try:
+    with staged_dir(out) as tmp:  # an empty folder already there is replaced
         cfg = frontend_config(bundle)
         f = bundle.features
         x = torch.zeros(2, *bundle.meta["input_shape"])
@@ -128,10 +125,4 @@ def export_onnx(bundle: Any, out_dir: str | Path) -> Path:
                                                     f.mel_scale == "htk"))
         (tmp / "frontend.json").write_text(json.dumps(cfg, indent=2))
         shutil.copyfile(Path(__file__).with_name("onnx_runner.py"), tmp / "emoconv_onnx.py")
-        if out.exists():
-            out.rmdir()
-        tmp.rename(out)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
     return out
