@@ -19,7 +19,7 @@ _EXPORTS = {
     "ArcFace": "arcface", "RegionAttention": "attention", "AttentiveStatsPool": "attention", "SpatialPyramidPool": "spp", "GlobalMaxPool": "spp",
     "MDCB": "dilated", "ConvBody": "dilated", "FactorisedBranch": "dilated", "PlainBlock": "dilated",
     "ConvType": "convtypes", "CONV_KINDS": "convtypes", "conv_stack_on_sequence": "convseq", "ELMClassifier": "elm", "NetworkELM": "elm",
-    "bidirectional_lstm": "rnn",
+    "bidirectional_lstm": "rnn", "MaxPool2d": "pooling", "max_pool2d": "pooling",
 }
 
 __all__ = sorted(_EXPORTS)

@@ -29,6 +29,7 @@ import torch
 import torch.nn.functional as F
 
 from .convtypes import ConvType
+from .pooling import max_pool2d
 
 __all__ = ["conv_stack_on_sequence", "edge_padded"]
 
@@ -56,7 +57,7 @@ def _windows(layer: ConvType) -> list[int]:
 def _spectral_pool(layer: ConvType, y: torch.Tensor) -> torch.Tensor:
     if layer.pool_size[0] == 1:
         return y
-    return F.max_pool2d(y, (layer.pool_size[0], 1), (layer.pool_stride[0], 1), ceil_mode=True)
+    return max_pool2d(y, (layer.pool_size[0], 1), (layer.pool_stride[0], 1), ceil_mode=True)
 
 
 def conv_stack_on_sequence(
@@ -80,7 +81,7 @@ def conv_stack_on_sequence(
     y1 = _spectral_pool(first, first.act(first.conv(edge_padded(x, lengths, left, right))))
     windows = _windows(first)
     stride, full, w2 = first.pool_stride[1], first.pool_size[1], second.kernel[1]
-    pooled = {size: (y1 if size == 1 else F.max_pool2d(y1, (1, size), 1)) for size in set(windows)}
+    pooled = {size: (y1 if size == 1 else max_pool2d(y1, (1, size), 1)) for size in set(windows)}
     n_out = len(windows) - w2 + 1
     n_regular = 0  # positions whose inputs are all full windows: the first ones, since only the last windows clip
     while n_regular < n_out and all(windows[n_regular + k] == full for k in range(w2)):

@@ -34,6 +34,7 @@ import torch
 from torch import nn
 
 from ..errors import ConfigError
+from .pooling import MaxPool2d
 
 __all__ = [
     "CONV_KINDS",
@@ -122,7 +123,7 @@ class ConvType(nn.Module):
         pk = (min(pool, conv_f) if pool_f else 1, min(pool, conv_w) if pool_t else 1)
         ps = (stride if pool_f else 1, stride if pool_t else 1)
         self.pool_size, self.pool_stride = pk, ps
-        self.pool = nn.MaxPool2d(pk, ps, ceil_mode=True)
+        self.pool = MaxPool2d(pk, ps, ceil_mode=True)
         self.out_bins = _pooled(conv_f, pk[0], ps[0])
         self.out_context = _pooled(conv_w, pk[1], ps[1])
 

@@ -26,6 +26,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ..layers.pooling import MaxPool2d
 from ..config import check
 from ..layers.elm import NetworkELM
 from . import MODELS
@@ -179,7 +180,7 @@ class CNN2DLSTM(nn.Module):
         mods: list[nn.Module] = []
         for i, pool in enumerate(pools):
             mods += [nn.ConstantPad2d(same_pads(kernel), 0.0), nn.Conv2d(c if i == 0 else channels, channels, kernel),
-                     nn.ReLU(inplace=True), nn.MaxPool2d(tuple(pool))]
+                     nn.ReLU(inplace=True), MaxPool2d(tuple(pool))]
             t, s = t // pool[0], s // pool[1]
         check(min(t, s) >= 1, "model.pools: the pools shrink the (T, S) maps to nothing")
         self.conv = nn.Sequential(*mods)

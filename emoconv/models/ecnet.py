@@ -34,6 +34,7 @@ from typing import Any, Sequence
 import torch
 from torch import nn
 
+from ..layers.pooling import MaxPool2d
 from ..errors import ConfigError
 from ..layers.attention import AttentiveStatsPool
 from . import MODELS
@@ -55,7 +56,7 @@ class _Stage(nn.Module):
         layers = [first, nn.BatchNorm2d(cout), nn.ReLU(inplace=True)]
         for _ in range(depth - 1):
             layers += [nn.Conv2d(cout, cout, 3, padding=1, bias=False), nn.BatchNorm2d(cout), nn.ReLU(inplace=True)]
-        self.body = nn.Sequential(*layers, nn.MaxPool2d(2, ceil_mode=True))
+        self.body = nn.Sequential(*layers, MaxPool2d(2, ceil_mode=True))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.body(x)

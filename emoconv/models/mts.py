@@ -23,6 +23,7 @@ from typing import Any, Callable, Sequence
 import torch
 from torch import nn
 
+from ..layers.pooling import MaxPool2d
 from ..errors import ConfigError
 from ..layers.mts import MTSConv2d
 from . import MODELS
@@ -134,7 +135,7 @@ def _a3(c: int, conv_fn: Callable[..., nn.Module]) -> nn.Sequential:
     """A3: conv (10, [10,5]) - ReLU - max-pool [2,2] - conv (10, [10,5]) - ReLU."""
     c1 = conv_fn(c, 10)
     c2 = conv_fn(_channels_out(c1), 10)
-    return nn.Sequential(c1, nn.ReLU(inplace=True), nn.MaxPool2d(2), c2, nn.ReLU(inplace=True))
+    return nn.Sequential(c1, nn.ReLU(inplace=True), MaxPool2d(2), c2, nn.ReLU(inplace=True))
 
 
 def _a4(c: int, conv_fn: Callable[..., nn.Module]) -> nn.Sequential:
@@ -147,9 +148,9 @@ def _a4(c: int, conv_fn: Callable[..., nn.Module]) -> nn.Sequential:
     c2 = conv_fn(_channels_out(c1), 32, KERNEL, padding=(4, 2))
     relu = lambda: nn.ReLU(inplace=True)  # noqa: E731
     return nn.Sequential(
-        c1, relu(), nn.MaxPool2d(2, ceil_mode=True), c2, relu(), nn.MaxPool2d(2, ceil_mode=True),
+        c1, relu(), MaxPool2d(2, ceil_mode=True), c2, relu(), MaxPool2d(2, ceil_mode=True),
         nn.Conv2d(_channels_out(c2), 48, 3, padding=1), relu(), nn.Conv2d(48, 48, 3, padding=1), relu(),
-        nn.Conv2d(48, 32, 3, padding=1), relu(), nn.MaxPool2d(2, ceil_mode=True))
+        nn.Conv2d(48, 32, 3, padding=1), relu(), MaxPool2d(2, ceil_mode=True))
 
 
 for _name, _make, _pool in (("mts.a1", _a1, None), ("mts.a2", _a2, None), ("mts.a3", _a3, None),
@@ -192,7 +193,7 @@ class MTSResNet18(nn.Module):
         super().__init__()
         stem = conv_fn(in_ch, width, 7, stride=2, padding=3, bias=False)
         self.stem = nn.Sequential(stem, nn.BatchNorm2d(_channels_out(stem)), nn.ReLU(inplace=True),
-                                  nn.MaxPool2d(3, stride=2, padding=1))
+                                  MaxPool2d(3, stride=2, padding=1))
         blocks, ch = [], _channels_out(stem)
         for i, w in enumerate((width, 2 * width, 4 * width, 8 * width)):
             for j in range(2):
