@@ -59,9 +59,10 @@ def tree(name: str) -> dict:
 
 
 def comparable(record: dict) -> dict:
-    """A record without its timings."""
+    """A record without its timings (nor where a training took up its checkpoint)."""
     out = {k: v for k, v in record.items() if k not in TIMING}
     out["history"] = [{k: v for k, v in h.items() if k != "time_s"} for h in record["history"]]
+    out["grid"] = [{k: v for k, v in g.items() if k != "resumed_after_epoch"} for g in record["grid"]]
     return out
 
 

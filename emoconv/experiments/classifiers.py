@@ -3,7 +3,8 @@
 A registered model builder returns either a torch network or an estimator (the SVM, the network + ELM
 systems). :func:`as_classifier` wraps it in a :class:`Classifier`:
 
-* ``fit(train, val, progress)`` on :class:`Split` partitions (``val`` may be ``None``: fixed epochs);
+* ``fit(train, val, progress, checkpoint)`` on :class:`Split` partitions (``val`` may be ``None``: fixed
+  epochs; ``checkpoint`` a :class:`~emoconv.training.checkpoint.TrainingCheckpoint` a network resumes from);
 * ``predict_proba(split)`` -> ``(N, K)`` per example, ``predict(split)`` -> the family's own decision rule or
   ``None`` (then the arg-max of the probabilities);
 * ``n_parameters()``, ``stats()`` (training history, grid, chosen hyper-parameters, MTS branch usage: the
@@ -57,7 +58,7 @@ class Classifier(Protocol):
     bundleable: bool
     noise_conditions: bool
 
-    def fit(self, train: Split, val: Split | None, progress: Any = None) -> None: ...
+    def fit(self, train: Split, val: Split | None, progress: Any = None, checkpoint: Any = None) -> None: ...
 
     def predict_proba(self, data: Split) -> np.ndarray: ...
 
@@ -84,11 +85,11 @@ class TorchClassifier:
         self.result: Any = None
         self.usage: Any = None
 
-    def fit(self, train: Split, val: Split | None, progress: Any = None) -> None:
+    def fit(self, train: Split, val: Split | None, progress: Any = None, checkpoint: Any = None) -> None:
         from ..training import fit
 
         self.result = fit(self.build, train.as_examples(), None if val is None else val.as_examples(), self.cfg,
-                          n_classes=self.n_classes, progress=progress)
+                          n_classes=self.n_classes, progress=progress, checkpoint=checkpoint)
         self.model = self.result.model
 
     def predict_proba(self, data: Split) -> np.ndarray:
@@ -130,7 +131,8 @@ class EstimatorClassifier:
     def _speakers(self, data: Split) -> dict[str, Any]:
         return {"speakers": list(data.speakers)} if getattr(self.model, "uses_speakers", False) else {}
 
-    def fit(self, train: Split, val: Split | None, progress: Any = None) -> None:
+    def fit(self, train: Split, val: Split | None, progress: Any = None, checkpoint: Any = None) -> None:
+        """Fit the estimator (minutes at most: no checkpoints; ``checkpoint`` is ignored)."""
         kw: dict[str, Any] = {}
         if getattr(self.model, "uses_speakers", False):  # e.g. the SVM's per-speaker standardisation
             kw = {"train_speakers": list(train.speakers), "val_speakers": [] if val is None else list(val.speakers)}

@@ -72,6 +72,9 @@ def run_sweep(recipe: Recipe, rundir: Path | None = None, executor: str = "local
 
     ``workspace`` lets a caller that already loaded the corpora and features share them.
     """
+    from ..training.checkpoint import checkpoint_every
+
+    checkpoint_every()  # a bad $EMOCONV_CHECKPOINT_S fails here, before any run starts
     rundir = Path(rundir) if rundir else default_rundir(recipe)
     store = ResultsStore(rundir)
     execute = EXECUTORS.get(executor)
@@ -93,6 +96,10 @@ def run_sweep(recipe: Recipe, rundir: Path | None = None, executor: str = "local
     if skipped and progress:
         print(f"{skipped} of {len(planned)} runs already finished in {rundir}; running the other {len(missing)}",
               file=sys.stderr)
+    resuming = _tidy_checkpoints(rundir, store, {r.key for r in missing})
+    if resuming and progress:
+        print(f"{resuming} of them resume from their training checkpoints (emoconv.training.checkpoint)",
+              file=sys.stderr)
     extra = {"workspace": ws} if executor == "local" else {}
     try:
         outcome = execute(recipe, missing, store, progress=progress, cache_dir=cache_dir, **extra, **options)
@@ -107,3 +114,17 @@ def run_sweep(recipe: Recipe, rundir: Path | None = None, executor: str = "local
             store.rebuild_index()
         store.release()
     return SweepResult(rundir=rundir, planned=planned, skipped=skipped, outcome=outcome)
+
+
+def _tidy_checkpoints(rundir: Path, store: ResultsStore, missing: set[str]) -> int:
+    """Delete the training checkpoints of finished runs (a record exists; other runs' are kept even when this
+    invocation does not plan them); return how many of the runs to run have one."""
+    import shutil
+
+    folder = rundir / "checkpoints"
+    if not folder.is_dir():
+        return 0
+    for sub in folder.iterdir():
+        if store.has(sub.name):
+            shutil.rmtree(sub, ignore_errors=True)
+    return sum((folder / key).is_dir() for key in missing)

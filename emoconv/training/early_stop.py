@@ -47,6 +47,17 @@ class EarlyStopping:
             self.bad += 1
         return self.bad >= self.patience
 
+    def state_dict(self) -> dict[str, Any]:
+        """The bookkeeping so far (best score, epoch and weights, patience count, scores), for a checkpoint."""
+        return {"best_score": self.best_score, "best_epoch": self.best_epoch, "best_state": self.best_state,
+                "bad": self.bad, "last_score": self.last_score, "scores": list(self._scores)}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        """Continue from :meth:`state_dict`'s bookkeeping."""
+        self.best_score, self.best_epoch, self.best_state = state["best_score"], state["best_epoch"], \
+            state["best_state"]
+        self.bad, self.last_score, self._scores = state["bad"], state["last_score"], list(state["scores"])
+
     @staticmethod
     def copy_of(module: Any) -> Callable[[], Any]:
         """A ``state`` callable: a deep copy of ``module.state_dict()``."""

@@ -27,8 +27,10 @@ import numpy as np
 import torch
 from torch import nn
 
+from .. import __version__
 from ..errors import ConfigError
 from .augment import mixup, spec_augment
+from .checkpoint import TrainingCheckpoint
 from .config import TrainConfig, resolve_device
 from .early_stop import EarlyStopping
 from .optim import adam
@@ -101,17 +103,30 @@ def train_one(
     weight_decay: float,
     progress: Any = None,
     info: dict[str, Any] | None = None,
+    checkpoint: TrainingCheckpoint | None = None,
+    point: int = 0,
 ) -> tuple[nn.Module, int, list[dict[str, float]]]:
     """Train one model at one hyperparameter point; return (best model, best epoch, history).
 
     ``val=None`` trains exactly ``cfg.max_epochs`` epochs and returns the last weights (no validation).
 
-    ``info``, when given, receives the CLR bounds used (``lr_min``, ``lr_max``, ``lr_bounds_from``).
+    ``info``, when given, receives the CLR bounds used (``lr_min``, ``lr_max``, ``lr_bounds_from``), and
+    ``resumed_after_epoch`` when training took up a checkpoint. ``checkpoint`` saves the training state now
+    and then and resumes from it (grid point ``point``; :mod:`emoconv.training.checkpoint`): the result
+    equals an uninterrupted run's.
     """
     device = resolve_device(cfg.device)
     torch.manual_seed(cfg.seed)
     rng = np.random.default_rng(cfg.seed)
     model = build().to(device)
+    meta = {"version": __version__, "point": point, "lr": float(lr), "weight_decay": float(weight_decay),
+            "seed": cfg.seed}
+    resumed = checkpoint.load(point, meta) if checkpoint is not None else None
+    if resumed is not None and resumed["done"]:  # this grid point had finished
+        model.load_state_dict(resumed["model"])
+        if info is not None:
+            info.update({**resumed["bounds"], "resumed_after_epoch": len(resumed["history"])})
+        return model, resumed["best_epoch"], resumed["history"]
     opt = adam(model.parameters(), lr, weight_decay, cfg.fused_optimizer)
     weight = None
     if cfg.class_weighted:
@@ -119,10 +134,12 @@ def train_one(
 
         weight = weights_of(train.y, n_classes, cfg.class_weight_alpha).to(device)
     scheduler = None
+    bounds: dict[str, Any] = {}
     if cfg.lr_schedule == "cyclic":
         from .clr import clr_bounds, cyclic_lr
 
-        bounds = clr_bounds(model, train, val, cfg, lr, weight_decay, weight, device)
+        bounds = resumed["bounds"] if resumed is not None else clr_bounds(model, train, val, cfg, lr,
+                                                                             weight_decay, weight, device)
         if info is not None:
             info.update(bounds)
         scheduler = cyclic_lr(opt, bounds["lr_min"], bounds["lr_max"], n_train=len(train),
@@ -139,7 +156,16 @@ def train_one(
     rule = EarlyStopping(cfg.patience, cfg.min_delta, cfg.min_epochs, cfg.smooth_epochs)
     best_epoch = 0
     history: list[dict[str, float]] = []
-    for epoch in range(1, cfg.max_epochs + 1):
+    parts = {"model": model, "opt": opt, "scheduler": scheduler, "scaler": scaler, "rule": rule}
+    start = 1
+    if resumed is not None:
+        start = _restore(resumed, parts, rng, aug_gen) + 1
+        history, best_epoch = resumed["history"], resumed["best_epoch"]
+        if info is not None:  # recorded in the run's grid entry: where this training took up again
+            info["resumed_after_epoch"] = start - 1
+    for epoch in range(start, cfg.max_epochs + 1):
+        if checkpoint is not None and epoch > start and checkpoint.due():  # the state after epoch - 1
+            checkpoint.save(point, _state(parts, rng, aug_gen, epoch - 1, history, best_epoch, bounds), meta)
         if hasattr(train, "new_epoch"):  # examples redrawn per epoch (noisy copies: emoconv.experiments.augment)
             train.new_epoch(epoch)
         model.train()
@@ -203,10 +229,40 @@ def train_one(
         if stop:
             break
     if val is not None and cfg.restore == "last" and math.isfinite(history[-1]["val_loss"]):
-        return model, len(history), history  # the weights of the epoch training stopped at
-    if rule.best_state is not None:  # (also "last" when the final epoch diverged)
-        model.load_state_dict(rule.best_state)
-    return model, (best_epoch if val is None else rule.best_epoch), history
+        chosen = len(history)  # the weights of the epoch training stopped at
+    else:
+        if rule.best_state is not None:  # (also "last" when the final epoch diverged)
+            model.load_state_dict(rule.best_state)
+        chosen = best_epoch if val is None else rule.best_epoch
+    if checkpoint is not None and checkpoint.worth_keeping():  # a finished grid point of a long run
+        checkpoint.save(point, {"done": True, "model": model.state_dict(), "best_epoch": chosen, "history": history,
+                                "bounds": bounds}, meta)
+    return model, chosen, history
+
+
+def _state(parts: dict[str, Any], rng: np.random.Generator, aug_gen: torch.Generator | None, epoch: int,
+           history: list[dict[str, float]], best_epoch: int, bounds: dict[str, Any]) -> dict[str, Any]:
+    """Everything the next epoch depends on (the checkpoint of :func:`train_one`)."""
+    state = {name: (None if obj is None else obj.state_dict()) for name, obj in parts.items()}
+    return {**state, "done": False, "epoch": epoch, "history": history, "best_epoch": best_epoch, "bounds": bounds,
+            "numpy_rng": rng.bit_generator.state, "torch_rng": torch.get_rng_state(),
+            "cuda_rng": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else [],
+            "aug_rng": None if aug_gen is None else aug_gen.get_state()}
+
+
+def _restore(saved: dict[str, Any], parts: dict[str, Any], rng: np.random.Generator,
+             aug_gen: torch.Generator | None) -> int:
+    """Load :func:`_state`'s checkpoint into the training objects; returns the epoch it was taken after."""
+    for name, obj in parts.items():
+        if obj is not None and saved[name] is not None:
+            obj.load_state_dict(saved[name])
+    rng.bit_generator.state = saved["numpy_rng"]
+    torch.set_rng_state(saved["torch_rng"])
+    if saved["cuda_rng"] and torch.cuda.is_available():
+        torch.cuda.set_rng_state_all(saved["cuda_rng"])
+    if aug_gen is not None and saved["aug_rng"] is not None:
+        aug_gen.set_state(saved["aug_rng"])
+    return int(saved["epoch"])
 
 
 def fit(
@@ -216,11 +272,13 @@ def fit(
     cfg: TrainConfig,
     n_classes: int,
     progress: Any = None,
+    checkpoint: TrainingCheckpoint | None = None,
 ) -> FitResult:
     """Grid-search ``cfg.grid()`` on ``val``; return the best model, retrained weights restored.
 
     ``build`` must return a fresh, untrained model each call (seeded by the trainer). ``val=None`` (with
     ``train.fixed_epochs``) trains the first grid point for ``max_epochs`` epochs and keeps the last weights.
+    ``checkpoint`` makes an interrupted fit resume where it was (:mod:`emoconv.training.checkpoint`).
     """
     if val is None:  # fixed epochs, no validation: one grid point
         if len(train) == 0:
@@ -228,17 +286,17 @@ def fit(
         point = cfg.grid()[0]
         info: dict[str, Any] = {}
         model, best_epoch, history = train_one(build, train, None, cfg, n_classes, point["lr"],
-                                               point["weight_decay"], progress, info)
+                                               point["weight_decay"], progress, info, checkpoint)
         return FitResult(model=model, hparams=dict(point), best_epoch=best_epoch, epochs=len(history),
                          history=history, grid=[{**point, "best_epoch": best_epoch, "epochs": len(history), **info}])
     if len(train) == 0 or len(val) == 0:
         raise ConfigError("training or validation partition is empty; check the protocol settings")
     trials: list[dict[str, Any]] = []
     best: tuple[tuple[float, float], nn.Module, dict[str, float], int, list[dict[str, float]]] | None = None
-    for point in cfg.grid():
+    for i, point in enumerate(cfg.grid()):
         info: dict[str, Any] = {}
         model, best_epoch, history = train_one(build, train, val, cfg, n_classes, point["lr"],
-                                               point["weight_decay"], progress, info)
+                                               point["weight_decay"], progress, info, checkpoint, i)
         at_best = history[best_epoch - 1] if best_epoch else history[-1]
         score = -at_best["val_loss"] if cfg.select_by == "val_loss" else at_best[cfg.select_by]
         key = (score, -at_best["val_loss"])

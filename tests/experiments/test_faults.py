@@ -110,3 +110,19 @@ def test_workers_killed_from_outside_by_pid(env, tmp_path, monkeypatch):
     assert_complete_and_equal(rundir, env["reference"])
     assert read_status(rundir)["retries"] >= 1
     assert json.loads((rundir / "status.json").read_text())["state"] == "finished"
+
+
+def test_runs_killed_mid_training_resume_from_their_checkpoints(env, tmp_path, monkeypatch):
+    monkeypatch.setenv("EMOCONV_CHECKPOINT_S", "0")  # a checkpoint after every epoch
+    marks = tmp_path / "marks"
+    monkeypatch.setenv(FAULT_ENV, f"p=0.5,seed=5,dir={marks},at=epoch,max=4")
+    rundir = tmp_path / "run"
+    res = run_sweep(env["recipe"], rundir, executor="processes", progress=False, workers=2, cache_dir=env["cache"])
+    killed = sorted(p.name for p in marks.iterdir() if not p.name.startswith("."))
+    assert len(killed) == 4 and not res.outcome.failed
+    assert_complete_and_equal(rundir, env["reference"])  # resumed trainings end where undisturbed ones do
+    took_up = {r["key"]: [g.get("resumed_after_epoch") for g in r["grid"]] for r in ResultsStore(rundir).records()}
+    assert any(took_up[k] != [None] for k in killed), "no killed run took up its checkpoint"
+    assert all(took_up[k] == [None] for k in took_up if k not in killed)
+    assert not (rundir / "checkpoints").exists() or not any((rundir / "checkpoints").iterdir())
+
