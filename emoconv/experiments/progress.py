@@ -239,6 +239,11 @@ def _describe_status(rundir: str | os.PathLike[str], now: float | None = None) -
         for key, f in list(st.get("failures", {}).items())[:10]:
             lines.append(f"  failed  {key}  {f['label']}: {f.get('error')}")
     lines.append(f"results: {n_results} record(s) in {rundir / 'results'}, {n_failed_notes} failure note(s)")
+    saved = [p for p in (rundir / "checkpoints").glob("*/point*.pt") if not store.has(p.parent.name)]
+    if saved:  # emoconv.training.checkpoint: what the next attempt takes up
+        newest = max(p.stat().st_mtime for p in saved)
+        lines.append(f"checkpoints: {len({p.parent.name for p in saved})} unfinished run(s) resume from a training "
+                     f"checkpoint (newest saved {_duration(now - newest)} ago)")
     return "\n".join(lines)
 
 

@@ -105,6 +105,10 @@ def test_describe_running_failed_and_dead_sweeps(tmp_path):
     assert "run the same command again to resume" in describe_status(tmp_path)
     dead = describe_status(tmp_path)
     assert "0 running" in dead and "estimated time left" not in dead and "running k0" not in dead
+    assert "checkpoints:" not in dead
+    (tmp_path / "checkpoints" / "k0").mkdir(parents=True)
+    (tmp_path / "checkpoints" / "k0" / "point0.pt").write_bytes(b"state")
+    assert "checkpoints: 1 unfinished run(s) resume from a training checkpoint" in describe_status(tmp_path)
 
 
 def test_status_command(tmp_path):
