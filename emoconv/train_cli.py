@@ -118,7 +118,8 @@ def train_corpus(corpus: str, path: Path, recipe_path: Path | None, out: Path | 
             from .experiments.final import fold_ensemble
 
             return fold_ensemble(records, workdir, folder, own)
-        return train_final(recipe, corpus, ws, folder, epochs, own, progress=progress)
+        return train_final(recipe, corpus, ws, folder, epochs, own, progress=progress,
+                           checkpoints=Path(workdir) / "final-checkpoints")
 
     if partner is not None:
         fused = _cross_validate_partner(partner, corpus, workdir, records, evidence, executor, progress, options)

@@ -216,3 +216,46 @@ def test_every_packaged_recipe_builds_for_a_corpus(tmp_path):
     tracks = build_recipe({**load_recipe_dict(resolve_recipe("ecnet_tracks")),
                            "corpora": {"emovo": {"path": str(corpus)}}}, [], where="ecnet_tracks")
     assert tracks.models[0].params == {"tracks": 32} and tracks.features.n_tracks == 32
+
+
+@pytest.mark.slow
+def test_an_interrupted_final_training_resumes_to_the_same_bundle(tmp_path, monkeypatch):
+    from safetensors.torch import load_file
+
+    from emoconv.training.checkpoint import TrainingCheckpoint
+
+    monkeypatch.setenv("EMOCONV_CACHE", str(tmp_path / "cache"))
+    corpus = _emovo(tmp_path / "emovo")
+    out, work = tmp_path / "model", tmp_path / "work"
+    args = ["train", "emovo", str(corpus), *SMALL, "train.max_epochs=3", "--out", str(out), "--workdir", str(work),
+            "--quiet"]
+    assert CliRunner().invoke(main, args).exit_code == 0
+    weights = sorted(out.glob("*.safetensors"))
+    assert weights and not (work / "final-checkpoints").exists()  # nothing saved: the run is short
+    reference = {p.name: load_file(p) for p in weights}
+
+    monkeypatch.setenv("EMOCONV_CHECKPOINT_S", "0")
+    real_save = TrainingCheckpoint.save
+
+    def save_then_die(self, point, state, meta):  # the process "dies" right after the first checkpoint
+        real_save(self, point, state, meta)
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(TrainingCheckpoint, "save", save_then_die)
+    assert CliRunner().invoke(main, args).exit_code != 0
+    assert list((work / "final-checkpoints").rglob("point0.pt"))
+    monkeypatch.setattr(TrainingCheckpoint, "save", real_save)
+    real_load, taken_up = TrainingCheckpoint.load, []
+
+    def load(self, point, meta):
+        state = real_load(self, point, meta)
+        taken_up.append(None if state is None else state["epoch"])
+        return state
+
+    monkeypatch.setattr(TrainingCheckpoint, "load", load)
+    assert CliRunner().invoke(main, args).exit_code == 0  # the folds are on record; the final model resumes
+    assert taken_up == [1]  # after its first epoch
+    for p in sorted(out.glob("*.safetensors")):
+        for name, tensor in load_file(p).items():
+            assert (reference[p.name][name] == tensor).all(), name
+    assert not any((work / "final-checkpoints").iterdir())

@@ -69,11 +69,13 @@ def final_epochs(recipe: Any, records: list[dict[str, Any]]) -> int:
 
 
 def train_final(recipe: Any, corpus: str, ws: Any, out: str | Path, epochs: int, evidence: dict[str, Any],
-                progress: bool = True) -> Path:
+                progress: bool = True, checkpoints: str | Path | None = None) -> Path:
     """Train ``recipe.models[0]`` on every utterance of ``corpus`` for ``epochs`` epochs; write the bundle.
 
     Returns the bundle folder. ``evidence`` (from :func:`emoconv.experiments.evidence.variant_evidence`) is
     stored in ``bundle.json`` and as ``evidence.json`` beside it, so ``emoconv predict --info`` shows it.
+    ``checkpoints`` (a folder): the training saves its state there now and then, so that the same command after
+    an interruption resumes it (:mod:`emoconv.training.checkpoint`); deleted once the bundle is written.
     """
     import torch
 
@@ -121,8 +123,9 @@ def train_final(recipe: Any, corpus: str, ws: Any, out: str | Path, epochs: int,
         from tqdm import tqdm
 
         bar = tqdm(total=int(epochs), desc="final model (all speakers)", unit="epoch")
+    ckpt = _final_checkpoint(checkpoints, recipe, corpus, ws, epochs)
     try:
-        clf.fit(train, None, progress=_EpochBar(bar) if bar else None)
+        clf.fit(train, None, progress=_EpochBar(bar) if bar else None, checkpoint=ckpt)
     finally:
         if bar is not None:
             bar.close()
@@ -138,7 +141,22 @@ def train_final(recipe: Any, corpus: str, ws: Any, out: str | Path, epochs: int,
                        input_shape=input_shape, labels=labels, features=feat_cfg, input_cfg=input_cfg,
                        frames=frames, normalizer=norm, extra=extra)
     atomic_write_json(path / "evidence.json", {**evidence, "bundle_fold": None, "bundle_seed": cfg.seed})
+    if ckpt is not None:
+        ckpt.clear()
     return path
+
+
+def _final_checkpoint(folder: str | Path | None, recipe: Any, corpus: str, ws: Any, epochs: int) -> Any:
+    """The final training's checkpoint, keyed by everything it depends on (None: no folder, or switched off)."""
+    from .. import __version__
+    from ..fileio import stable_hash
+    from ..training.checkpoint import TrainingCheckpoint, checkpoint_every
+
+    every = checkpoint_every()
+    if folder is None or every is None:
+        return None
+    key = stable_hash([recipe.to_dict(), corpus, ws.fingerprint(corpus), int(epochs), __version__])
+    return TrainingCheckpoint(Path(folder) / f"{recipe.name}-{key}", every)
 
 
 def fold_ensemble(records: list[Any], rundir: str | Path, out: str | Path, evidence: dict[str, Any]) -> Path:
