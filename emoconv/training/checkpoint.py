@@ -76,12 +76,24 @@ class TrainingCheckpoint:
 
     def worth_keeping(self) -> bool:
         """Whether the run has lasted long enough for checkpoints to matter (a finished grid point is saved)."""
-        return time.monotonic() - self.started >= self.every_s
+        return time.monotonic() - self.started >= self.every_s  # never once switched off (every_s = inf)
 
     def save(self, point: int, state: dict[str, Any], meta: dict[str, Any]) -> None:
-        """Write ``state`` (tensors, numbers, strings, lists, dicts) with its identity ``meta``."""
-        with atomic_file(self.path(point)) as fh:
-            torch.save({"meta": dict(meta), "state": state}, fh)
+        """Write ``state`` (tensors, numbers, strings, lists, dicts) with its identity ``meta``.
+
+        A write that fails (disk full, folder gone) warns once and switches this run's checkpoints off: the
+        training itself goes on (nothing half-written is left; the previous checkpoint, if any, is removed
+        so that no stale state is taken up later).
+        """
+        try:
+            with atomic_file(self.path(point)) as fh:
+                torch.save({"meta": dict(meta), "state": state}, fh)
+        except OSError as exc:
+            warnings.warn(f"{self.path(point)}: training checkpoint not written ({exc}); this run goes on "
+                          "without checkpoints", stacklevel=2)
+            self.every_s = float("inf")
+            self.clear()
+            return
         self._last = time.monotonic()
 
     def load(self, point: int, meta: dict[str, Any]) -> dict[str, Any] | None:

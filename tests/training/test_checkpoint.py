@@ -122,3 +122,22 @@ def test_the_interval_setting(monkeypatch):
         monkeypatch.setenv(CHECKPOINT_ENV, bad)
         with pytest.raises(ConfigError, match=CHECKPOINT_ENV):
             checkpoint_every()
+
+
+def test_a_checkpoint_that_cannot_be_written_warns_and_training_goes_on(tmp_path, monkeypatch):
+    import emoconv.training.checkpoint as module
+
+    cfg = _cfg()
+    reference = fit(_build, _toy(), _toy(seed=1), cfg, n_classes=3)
+    calls = []
+
+    def full_disk(path):
+        calls.append(path)
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(module, "atomic_file", full_disk)
+    with pytest.warns(UserWarning, match="No space left on device"):
+        res = fit(_build, _toy(), _toy(seed=1), cfg, n_classes=3, checkpoint=TrainingCheckpoint(tmp_path / "c", 0))
+    _assert_same(res, reference)
+    assert len(calls) == 1  # switched off after the first failure
+    assert not (tmp_path / "c").exists()
