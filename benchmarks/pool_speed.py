@@ -143,7 +143,8 @@ def main() -> None:
     print(f"{'shape':48s} {'fwd torch':>10s} {'emoconv':>8s} {'x':>5s} {'f+b torch':>10s} {'emoconv':>8s} {'x':>5s}")
     for i, r in enumerate(layer_rows(args.repeats)):
         (a, b), (c, d) = r["fwd"], r["train"]
-        print(f"{r['label']:48s} {1e3 * a:10.2f} {1e3 * b:8.2f} {a / b:5.2f} {1e3 * c:10.2f} {1e3 * d:8.2f} {c / d:5.2f}")
+        print(f"{r['label']:48s} {1e3 * a:10.2f} {1e3 * b:8.2f} {a / b:5.2f} "
+              f"{1e3 * c:10.2f} {1e3 * d:8.2f} {c / d:5.2f}")
         target = None if "keeps torch" in r["label"] else 1.0  # informational: the reason that model keeps it
         fig.add(f"layer_{i}_forward_speedup", a / b, target, ">=")
         fig.add(f"layer_{i}_train_speedup", c / d, target, ">=")
@@ -151,7 +152,8 @@ def main() -> None:
     print(f"{'model':28s} {'infer torch':>12s} {'emoconv':>8s} {'x':>5s} {'step torch':>11s} {'emoconv':>8s} {'x':>5s}")
     for r in model_rows(args.repeats, args.batch):
         (a, b), (c, d) = r["infer"], r["train"]
-        print(f"{r['label']:28s} {1e3 * a:12.2f} {1e3 * b:8.2f} {a / b:5.2f} {1e3 * c:11.1f} {1e3 * d:8.1f} {c / d:5.2f}")
+        print(f"{r['label']:28s} {1e3 * a:12.2f} {1e3 * b:8.2f} {a / b:5.2f} "
+              f"{1e3 * c:11.1f} {1e3 * d:8.1f} {c / d:5.2f}")
         key = r["label"].split(" (")[0].lower().replace(" ", "_").replace("-", "_")
         fig.add(f"{key}_inference_speedup", a / b, 1.0, ">=")
         fig.add(f"{key}_train_step_speedup", c / d, 1.0, ">=")
