@@ -150,13 +150,12 @@ def _final_checkpoint(folder: str | Path | None, recipe: Any, corpus: str, ws: A
     """The final training's checkpoint, keyed by everything it depends on (None: no folder, or switched off)."""
     from .. import __version__
     from ..fileio import stable_hash
-    from ..training.checkpoint import TrainingCheckpoint, checkpoint_every
+    from ..training.checkpoint import TrainingCheckpoint
 
-    every = checkpoint_every()
-    if folder is None or every is None:
+    if folder is None:
         return None
     key = stable_hash([recipe.to_dict(), corpus, ws.fingerprint(corpus), int(epochs), __version__])
-    return TrainingCheckpoint(Path(folder) / f"{recipe.name}-{key}", every)
+    return TrainingCheckpoint.at(Path(folder) / f"{recipe.name}-{key}")
 
 
 def fold_ensemble(records: list[Any], rundir: str | Path, out: str | Path, evidence: dict[str, Any]) -> Path:

@@ -166,7 +166,9 @@ def execute_run(recipe: Recipe, run: RunSpec, ws: Workspace, rundir: Path | None
 
         train = _split_of(augmented_train(cfg.wave_augment, ws, feat_cfg, utts, speakers, norm, shape_one, fit_idx,
                                           y_all, by_utt), speakers)
-    checkpoint = _checkpoint_of(rundir, run.key)
+    from ..training.checkpoint import TrainingCheckpoint
+
+    checkpoint = TrainingCheckpoint.at(None if rundir is None else Path(rundir) / "checkpoints" / run.key)
     clf.fit(train, val, progress=progress, checkpoint=checkpoint)
     model = clf.model
     probs = clf.predict_proba(test)
@@ -216,15 +218,6 @@ def execute_run(recipe: Recipe, run: RunSpec, ws: Workspace, rundir: Path | None
     if checkpoint is not None:
         checkpoint.clear()
     return result
-
-
-def _checkpoint_of(rundir: Path | None, key: str) -> Any:
-    """The run's training checkpoint folder ``RUNDIR/checkpoints/KEY`` (None without a run folder or when
-    ``$EMOCONV_CHECKPOINT_S=off``; :mod:`emoconv.training.checkpoint`)."""
-    from ..training.checkpoint import TrainingCheckpoint, checkpoint_every
-
-    every = checkpoint_every()
-    return None if rundir is None or every is None else TrainingCheckpoint(Path(rundir) / "checkpoints" / key, every)
 
 
 def _split_of(examples: Any, speakers: list[str]) -> Split:

@@ -67,6 +67,13 @@ class TrainingCheckpoint:
         self.every_s = float(every_s)
         self.started = self._last = time.monotonic()
 
+    @classmethod
+    def at(cls, folder: str | os.PathLike[str] | None) -> "TrainingCheckpoint | None":
+        """The checkpoints in ``folder`` at the interval of ``$EMOCONV_CHECKPOINT_S``; None without a folder or
+        when checkpoints are switched off."""
+        every = checkpoint_every()
+        return None if folder is None or every is None else cls(folder, every)
+
     def path(self, point: int) -> Path:
         return self.folder / f"point{point}.pt"
 
