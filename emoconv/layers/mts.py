@@ -23,7 +23,7 @@ from torch import nn
 
 from ..config import check
 from ..errors import ConfigError
-from .mts_fast import ConvSpec, MTSMerge, plan_groups
+from .mts_fast import ConvSpec, MTSMerge, plan_groups, resize_bilinear
 from .mts_kernels import PAPER_SCALE_SETS, kernel_unchanged, resample_kernel
 
 __all__ = ["MTSConv2d", "PAPER_SCALE_SETS", "resample_kernel"]
@@ -255,7 +255,7 @@ class MTSConv2d(nn.Conv2d):
                     x = F.pad(x, (sf // 2, sf - sf // 2, st // 2, st - st // 2))
             y = F.conv2d(x, w, b, self.stride, padding, self.dilation, self.groups)
         if tuple(y.shape[-2:]) != out_hw:
-            y = F.interpolate(y, size=out_hw, mode="bilinear", align_corners=False)
+            y = resize_bilinear(y, out_hw)
         return y
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
