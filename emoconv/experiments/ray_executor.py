@@ -77,6 +77,7 @@ def run_ray(recipe: Any, runs: list[Any], store: Any, progress: bool = True, cac
             cpus_per_run: float = 1.0, gpus_per_run: float = 0.0, plugins: Sequence[str] | None = None,
             **_: Any) -> Any:
     """Run ``runs`` as Ray tasks; see the module docstring."""
+    from ..training.checkpoint import CHECKPOINT_ENV
     from .progress import SweepMonitor
     from .workers import FAULT_ENV, PLUGINS_ENV, error_from, import_plugins, plugin_list
 
@@ -100,7 +101,8 @@ def run_ray(recipe: Any, runs: list[Any], store: Any, progress: bool = True, cac
                      log_to_driver=False)
         started_here = True
     slots = _slots(ray, workers, cpus_per_run, gpus_per_run)
-    env = {k: os.environ[k] for k in (FAULT_ENV, PLUGINS_ENV, "EMOCONV_CACHE") if os.environ.get(k)}
+    forwarded = (FAULT_ENV, PLUGINS_ENV, "EMOCONV_CACHE", CHECKPOINT_ENV)  # cluster workers have their node's env
+    env = {k: os.environ[k] for k in forwarded if os.environ.get(k)}
     remote = ray.remote(_task).options(num_cpus=cpus_per_run, num_gpus=gpus_per_run, max_retries=retries,
                                        retry_exceptions=False)
     recipe_ref = ray.put(recipe)
