@@ -34,6 +34,8 @@ import torch
 import torch.nn.functional as F
 from torch.autograd.function import once_differentiable
 
+from .pooling import tracing
+
 __all__ = ["GROUP_WASTE", "ConvSpec", "plan_groups", "resize_bilinear", "MTSMerge"]
 
 #: Largest ratio of padded to own multiply-adds accepted when grouping branch convolutions. 0 (default)
@@ -101,12 +103,11 @@ def resize_bilinear(y: torch.Tensor, out_hw: tuple[int, int]) -> torch.Tensor:
 
     ``y (B, C, T, F)`` -> ``(B, C, T', F')`` contiguous. When ``F' == F`` on the CPU (the MTS branches), the
     resize runs as a channels-last ``(B*C, F, T, 1)`` view of the same memory, which PyTorch's CPU kernel
-    vectorises over ``F``: 4-9x faster than the contiguous kernel at MTS map sizes (``benchmarks/mts_cost.py``
-    layer section). Values agree with ``F.interpolate`` to float rounding (a few ulp); the gradient is
+    vectorises over ``F``: several times faster than the contiguous kernel at MTS map sizes
+    (``benchmarks/resize_speed.py``). Values agree with ``F.interpolate`` to float rounding (a few ulp); the gradient is
     ``F.interpolate``'s own backward kernel. Other cases, and tracing for export, use ``F.interpolate``.
     """
-    tracing = torch.compiler.is_compiling() or torch.compiler.is_exporting() or torch.jit.is_tracing()
-    if y.dim() != 4 or y.shape[-1] != out_hw[1] or y.device.type != "cpu" or tracing:
+    if y.dim() != 4 or y.shape[-1] != out_hw[1] or y.device.type != "cpu" or tracing():
         return F.interpolate(y, size=out_hw, mode="bilinear", align_corners=False)
     return _TimeResize.apply(y, int(out_hw[0]))
 

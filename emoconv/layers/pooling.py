@@ -46,14 +46,18 @@ class _ChannelsLastMaxPool(torch.autograd.Function):
         return gx, None, None, None, None, None, None
 
 
+def tracing() -> bool:
+    """Whether ``torch.compile``/``torch.export``/``torch.jit.trace`` is tracing (CPU-only fast paths step aside)."""
+    return torch.compiler.is_compiling() or torch.compiler.is_exporting() or torch.jit.is_tracing()
+
+
 def max_pool2d(x: torch.Tensor, kernel_size, stride=None, padding=0, dilation=1,
                ceil_mode: bool = False) -> torch.Tensor:
     """``F.max_pool2d(x, ...)`` (same values, same gradient), pooled in channels-last memory on the CPU.
 
     ``x (B, C, H, W)`` -> ``(B, C, H', W')`` contiguous, ``H', W'`` as ``F.max_pool2d`` gives them.
     """
-    tracing = torch.compiler.is_compiling() or torch.compiler.is_exporting() or torch.jit.is_tracing()
-    if x.device.type != "cpu" or x.dim() != 4 or x.is_contiguous(memory_format=torch.channels_last) or tracing:
+    if x.device.type != "cpu" or x.dim() != 4 or x.is_contiguous(memory_format=torch.channels_last) or tracing():
         return F.max_pool2d(x, kernel_size, stride, padding, dilation, ceil_mode=ceil_mode)
     kernel = list(_pair(kernel_size))
     stride = kernel if stride is None or (not isinstance(stride, int) and len(stride) == 0) else list(_pair(stride))
