@@ -45,8 +45,8 @@ from ..config import check, config_hash, from_dict, to_dict
 from ..errors import ConfigError
 from ..fileio import file_identity, stable_hash
 
-__all__ = ["AugmentConfig", "NoiseSource", "NoisyExamples", "augment_for", "expand_conditions", "noise_content",
-           "noisy_partitions"]
+__all__ = ["AugmentConfig", "NoiseSource", "NoisyExamples", "augment_for", "check_noisy_kind", "expand_conditions",
+           "noise_content", "noisy_partitions"]
 
 CONDITIONS = ("none", "clean", "noisy")
 _ESC_NAME = re.compile(r"^\d+-\d+-[A-Za-z]+$")
@@ -168,7 +168,7 @@ class NoiseSource:
         ident = [(n, e and e.digest) for n, e in zip(pool.names, entries)]
         self.fingerprint = stable_hash([ident, to_dict(cfg)["test_fraction"], cfg.group, cfg.seed, "content"],
                                        length=16)
-        self.cfg = cfg
+        self.cfg, self.sample_rate = cfg, int(sample_rate)
 
     def augmenter(self, role: str) -> Any:
         return self.train if role == "train" else self.test
@@ -179,10 +179,13 @@ class NoiseSource:
 
     def copies(self, role: str, feat_cfg: Any, utt: Any, utt_index: int, copy_indices: Sequence[int],
                cache: Any = None) -> list[torch.Tensor]:
-        """Features ``(C, T, F)`` of noisy copies ``copy_indices`` of one utterance (cached on disk)."""
+        """Features of noisy copies ``copy_indices`` of one utterance, shaped as the kind's ``extract`` shapes a
+        file's (``(C, T, F)`` frames, ``(1, 1, D)`` functionals), cached on disk; read at this source's rate."""
         from ..audio.io import load_audio
-        from ..features.spectral import compute_features
+        from ..features.kinds import get_kind, kind_of
 
+        of_waves = get_kind(kind_of(feat_cfg)).of_waves
+        assert of_waves is not None, "noisy_partitions checks the kind"
         aug = self.augmenter(role)
         plan = aug.plan(utt_index)
         keys, out, todo = [], [], []
@@ -196,9 +199,9 @@ class NoiseSource:
             if got is None:
                 todo.append(len(out) - 1)
         if todo:
-            wav = load_audio(utt.path, feat_cfg.sample_rate, feat_cfg.min_duration_s)
+            wav = load_audio(utt.path, self.sample_rate, feat_cfg.min_duration_s)
             waves = [aug.copy(wav, utt_index, copy_indices[k]) for k in todo]
-            for k, feats in zip(todo, compute_features(feat_cfg, waves)):
+            for k, feats in zip(todo, of_waves(feat_cfg, waves, self.sample_rate)):
                 out[k] = feats
                 if cache is not None:
                     cache.put(feat_cfg, utt.path, feats, key=keys[k])
@@ -263,6 +266,16 @@ class NoisyExamples:
                 self.x[n * (c + 1) + u] = feats
 
 
+def check_noisy_kind(feat_cfg: Any, where: str) -> None:
+    """A ConfigError naming the feature kind when noisy copies cannot be computed for it."""
+    from ..features.kinds import FEATURE_KINDS, get_kind, kind_of
+
+    if get_kind(kind_of(feat_cfg)).of_waves is None:
+        able = ", ".join(n for n in FEATURE_KINDS.names() if get_kind(n).of_waves is not None)
+        raise ConfigError(f"{where}: noise conditions need features computed from audio ({able}), not "
+                          f"{kind_of(feat_cfg)}; set models[i].augment: {{condition: none}} for this model")
+
+
 def noisy_partitions(cfg: AugmentConfig, ws: Any, corpus: str, feat_cfg: Any, utts: Sequence[Any],
                      norm: Any, shape: Callable[[torch.Tensor], torch.Tensor], fold: Any, y_all: np.ndarray,
                      clean: Sequence[torch.Tensor]) -> tuple[Any, Any, Any, list[str], Callable[[], dict]]:
@@ -273,21 +286,24 @@ def noisy_partitions(cfg: AugmentConfig, ws: Any, corpus: str, feat_cfg: Any, ut
     ``test_ids`` names every test example (``uid`` or ``uid#noise<j>``); ``describe()`` (call it
     after training) lists the noise pools and the clips each partition used, for the run record.
     """
-    from ..features.config import FeatureConfig
+    from ..features.kinds import get_kind, kind_of
     from ..training import Examples
 
-    if not isinstance(feat_cfg, FeatureConfig):
-        raise ConfigError(f"augment: noisy copies need frame features (stft, logmel, mfcc), not "
-                          f"{type(feat_cfg).__name__}; set models[i].augment: {{condition: none}} for this model")
+    check_noisy_kind(feat_cfg, "augment")
     if norm.mode == "speaker":
         raise ConfigError("augment: normalize: speaker is not supported with noise conditions; use global, "
-                          "utterance or none")
-    src = noise_source(ws, cfg, feat_cfg.sample_rate)
+                          "utterance or none (an estimator that standardises per speaker itself takes none)")
+    rate_of = get_kind(kind_of(feat_cfg)).rate_of or (lambda c, _path: c.sample_rate)
+
+    def source(i: int) -> NoiseSource:  # one per sample rate (functionals read each file at its native rate)
+        return noise_source(ws, cfg, int(rate_of(feat_cfg, utts[i].path)))
+
+    src = source(int(fold.train[0]) if len(fold.train) else 0)  # the clip names and plans do not depend on the rate
     cache = ws.cache
 
     def maker(role: str) -> Callable[[int, Sequence[int]], list[torch.Tensor]]:
         def make(i: int, picks: Sequence[int]) -> list[torch.Tensor]:
-            raw = src.copies(role, feat_cfg, utts[i], i, picks, cache)
+            raw = source(i).copies(role, feat_cfg, utts[i], i, picks, cache)
             return [shape(norm.transform(f)) for f in raw]
         return make
 

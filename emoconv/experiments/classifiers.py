@@ -118,13 +118,16 @@ class TorchClassifier:
 
 class EstimatorClassifier:
     """An estimator with ``fit(train_x, y_train, val_x, y_val)`` and ``predict_proba(x)`` (optionally ``predict``,
-    ``uses_speakers`` for per-speaker standardisation, ``n_parameters``, ``network``)."""
+    ``uses_speakers`` for per-speaker standardisation, ``n_parameters``, ``network``).
 
-    noise_conditions = False
+    Under noise conditions (``augment``) an estimator on per-utterance features fits the clean training utterances
+    and their noisy copies (the copies of the first epoch's draw, or every planned copy with ``expand``) at once.
+    """
 
     def __init__(self, estimator: Any, segmented: bool = False) -> None:
         self.model = estimator
         self.shapes_inputs = segmented  # segments are its examples; otherwise each utterance's features as they are
+        self.noise_conditions = not segmented  # noisy copies are more utterances; segments are not
         # estimators that say so are bundled (emoconv.estimator_bundle: the SVM, the network + ELM systems)
         self.bundleable = bool(getattr(estimator, "bundleable", False))
 

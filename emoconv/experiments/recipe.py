@@ -330,6 +330,10 @@ def check_models(recipe: Recipe, where: str = "recipe") -> None:
                 if (noisy or recipe.train.wave_augment.active) and (is_segmented(feat) or inp.length == "segment"):
                     raise ConfigError(f"{where}.models.{i} ({variant.display}): augment / train.wave_augment need "
                                       "one example per utterance; use input.length variable or pad")
+                if noisy:
+                    from .augment import check_noisy_kind
+
+                    check_noisy_kind(feat, f"{where}.models.{i} ({variant.display})")
                 shape = _dummy_shape(feat, inp)
                 if shape is None:  # the audio decides the shape (volumes, LLDs): checked when the run starts
                     continue
@@ -342,15 +346,12 @@ def check_models(recipe: Recipe, where: str = "recipe") -> None:
                 try:
                     with warnings.catch_warnings(), torch.device("meta"):
                         warnings.simplefilter("ignore")
-                        built = build_model(variant.name, n_classes=n_classes, input_shape=shape, **variant.params)
+                        build_model(variant.name, n_classes=n_classes, input_shape=shape, **variant.params)
                 except (EmoconvError, TypeError, ValueError, RuntimeError, NotImplementedError) as exc:
                     msg = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
                     raise ConfigError(f"{where}.models.{i} ({variant.display}): cannot build it for input {shape}: "
                                       f"{msg}; fix the model entry or "
                                       "the features/input settings") from None
-                if noisy and not isinstance(built, torch.nn.Module):
-                    raise ConfigError(f"{where}.models.{i} ({variant.display}): an estimator; noise conditions "
-                                      "(augment) apply to networks only (set models[i].augment: {condition: none})")
 
 
 def load_recipe(path: str | Path, overrides: list[str] | None = None) -> Recipe:

@@ -140,8 +140,8 @@ def execute_run(recipe: Recipe, run: RunSpec, ws: Workspace, rundir: Path | None
     noisy_ids: list[str] | None = None
     describe = None
     if augment.active and not clf.noise_conditions:
-        raise ConfigError(f"augment: model {run.model.display!r} is an estimator; noise conditions apply to "
-                          "networks only (set models[i].augment: {condition: none})")
+        raise ConfigError(f"augment: model {run.model.display!r} is an estimator on segments; noise conditions "
+                          "need one example per utterance (set models[i].augment: {condition: none})")
 
     def part(idx: tuple[int, ...]) -> Split:
         rows = np.flatnonzero(np.isin(groups, np.asarray(idx, dtype=np.int64)))
@@ -158,7 +158,8 @@ def execute_run(recipe: Recipe, run: RunSpec, ws: Workspace, rundir: Path | None
     if augment.active:  # noise conditions (emoconv.experiments.augment)
         from .augment import noisy_partitions
 
-        parts = noisy_partitions(augment, ws, run.corpus, feat_cfg, utts, norm, shape_one, fold, y_all, by_utt)
+        shaping = shape_one if clf.shapes_inputs else (lambda t: t)  # estimators take features as they are
+        parts = noisy_partitions(augment, ws, run.corpus, feat_cfg, utts, norm, shaping, fold, y_all, by_utt)
         train, val, test = (None if e is None else _split_of(e, speakers) for e in parts[:3])
         noisy_ids, describe = parts[3], parts[4]
     if cfg.wave_augment.active:  # speed / gain / crop / noise variants (emoconv.experiments.wave_augment)

@@ -241,11 +241,23 @@ def _extract_kind(cfg: FunctionalsConfig, utterances: Sequence[Any], cache: Any,
     return [torch.from_numpy(row.copy()).view(1, 1, -1) for row in x]
 
 
+def _of_waves(cfg: FunctionalsConfig, waves: Sequence[np.ndarray], sample_rate: int) -> list:
+    """One ``(1, 1, D)`` tensor per waveform at ``sample_rate``, as :func:`_extract_kind` gives per file."""
+    import torch
+
+    return [torch.from_numpy(functionals_of_signal(cfg, w, sample_rate)).view(1, 1, -1) for w in waves]
+
+
+def _rate_of(cfg: FunctionalsConfig, path: str | os.PathLike[str]) -> int:
+    return cfg.sample_rate if cfg.sample_rate is not None else native_rate(path)
+
+
 def _register_kind() -> None:
     from .kinds import FEATURE_KINDS, FeatureKind
 
     FEATURE_KINDS.register("functionals")(FeatureKind(FunctionalsConfig, _extract_kind,
-                                                      requires=("opensmile", "opensmile")))
+                                                      requires=("opensmile", "opensmile"), of_waves=_of_waves,
+                                                      rate_of=_rate_of))
 
 
 FunctionalsConfig.KIND = "functionals"  # type: ignore[attr-defined]  (kind_of() reads it)

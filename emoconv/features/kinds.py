@@ -39,6 +39,11 @@ class FeatureKind:
     #: ``(module, extra)``: an optional package the extractor needs and the ``emoconv[extra]`` that installs it;
     #: checked when a recipe is loaded, so a missing package stops the sweep before any run.
     requires: tuple[str, str] | None = None
+    #: ``of_waves(cfg, waves, sample_rate)``: features of mono waveforms held in memory, one tensor each, shaped
+    #: as ``extract`` shapes a file's (noisy copies in emoconv.experiments.augment); None: the kind cannot.
+    of_waves: Callable[[Any, Sequence[Any], int], list] | None = None
+    #: ``rate_of(cfg, path)``: the rate a file is read at for ``of_waves`` (None: ``cfg.sample_rate``).
+    rate_of: Callable[[Any, Any], int] | None = None
 
     def check_available(self, where: str) -> None:
         """One ConfigError line naming the extra to install when the optional package is absent."""
@@ -108,11 +113,17 @@ def _frames(cfg: Any, utterances: Sequence[Any], cache: Any, progress: bool) -> 
     return extract_features(cfg, [u.path for u in utterances], cache=cache, progress=progress)
 
 
+def _frames_of_waves(cfg: Any, waves: Sequence[Any], sample_rate: int) -> list:
+    from .spectral import compute_features
+
+    return list(compute_features(cfg, list(waves)))
+
+
 def _register_frames() -> None:
     from .config import FeatureConfig
 
     for name in ("stft", "logmel", "mfcc"):
-        FEATURE_KINDS.register(name)(FeatureKind(FeatureConfig, _frames, kind_field=True))
+        FEATURE_KINDS.register(name)(FeatureKind(FeatureConfig, _frames, kind_field=True, of_waves=_frames_of_waves))
 
 
 _register_frames()

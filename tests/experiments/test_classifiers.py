@@ -33,7 +33,7 @@ def split(n: int, speakers: str) -> Split:
 
 def test_estimators_get_speakers_and_keep_their_own_rule():
     clf = as_classifier(SpeakerAware, TrainConfig(), 2)
-    assert isinstance(clf, EstimatorClassifier) and not clf.bundleable and not clf.noise_conditions
+    assert isinstance(clf, EstimatorClassifier) and not clf.bundleable and clf.noise_conditions
     clf.fit(split(4, "aabb"), split(2, "cc"))
     assert clf.model.seen == (4, [0, 1, 0, 1], 2, list("aabb"), list("cc"))
     test = split(3, "ddd")

@@ -104,10 +104,10 @@ def test_recipe_refuses_noise_conditions_with_wave_augment(tmp_path):
 
 
 @pytest.mark.parametrize("tree, match", [
-    # noise conditions on an estimator
+    # noise conditions on features that cannot be computed from noisy audio in memory
     ({"augment": {"noise_dir": "NOISE", "conditions": ["clean", "noisy"]},
-      "models": [{"name": "svm", "features": {"kind": "functionals", "feature_set": "IS09"}}]},
-     r"models\.0 \(svm\): an estimator; noise conditions"),
+      "models": [{"name": "cnn3d.base.dnn_elm", "features": {"kind": "lld"}}]},
+     r"models\.0 \(cnn3d\.base\.dnn_elm\): noise conditions need features computed from audio"),
     # waveform variants with segmented inputs
     ({"input": {"length": "segment"}, "train": {"wave_augment": {"copies": 1, "speeds": [0.9, 1.1]}},
       "models": [{"name": "mts.a3"}]}, r"models\.0 .*need one example per utterance"),

@@ -58,6 +58,16 @@ def test_table4_conditions_best_svm_and_published() -> None:
     assert len(pub) == len(df) + len(PUBLISHED_TABLE4) - 2
 
 
+
+def test_svm_noisy_records_fill_the_noisy_cell_and_stay_out_of_table3() -> None:
+    recs = [rec("svm", "SVM (ComParE)", [0, 1], [0, 1], fset="ComParE"),
+            rec("svm", "SVM (ComParE)", [0, 1, 0, 1], [0, 0, 0, 0], fset="ComParE", condition="noisy"),
+            rec("cldnn", "LDNN (log-Mels)", [0, 1], [0, 1], condition="clean")]
+    svm = table4(recs).iloc[0]
+    assert svm["model"] == "SVM (ComParE)" and svm["clean"] == "100.00 ± 0.00" and svm["noisy"] == "50.00 ± 0.00"
+    assert svm["runs"] == 2
+    assert table3(recs).iloc[0]["ComParE"] == pytest.approx(100.0)  # Table 3 is the clean SVMs only
+
 def test_table5_and_study_layout_reads_the_analysis(tmp_path: Path) -> None:
     analysis = {"models": {"T-CLDNN (log-Mels)": {"ua": {"raw": 0.25, "cnn": 0.5, "blstm": 0.75, "mlp": 1.0},
                                                   "rho": {"emotion": {"cnn": 0.3}}, "plot": None},
