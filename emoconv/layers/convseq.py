@@ -14,10 +14,11 @@ patch), and its max pooling runs on the ``(N, maps, F, 12)`` patch maps of all `
    window of length ``l`` (``pool``, or shorter where the patch clips it) is a stride-1 max pool of length
    ``l`` on the sequence, read at ``t + stride * q`` for pooled position ``q``;
 3. the second layer's output positions whose inputs are all full-length windows form a convolution dilated
-   by the pooling stride on that max-pooled sequence (computed once, read at ``t + stride * r``); the few
-   positions that touch a clipped window are computed per frame from their gathered inputs;
-4. the second layer's ReLU and pooling run per frame on its (short) output, or on the sequence when they do
-   not pool in time (S).
+   by the pooling stride on that max-pooled sequence (computed once, read at ``t + stride * r``); a position
+   that touches a clipped window is a sum of single-tap convolutions of the shorter windows' sequences;
+4. the second layer's pooling is a max over shifted views of those position sequences (its temporal windows),
+   then its spectral pooling and ReLU (both commute with the max), so no per-frame copy of the second layer's
+   output is ever made; only the result, ``(B, T, D)``, is written frame by frame.
 
 Max pooling is exact and the convolutions sum the same products, so the result equals the per-patch
 computation up to float rounding (tested to 1e-5). The model chooses with ``CLDNN(compute=...)``.
@@ -83,24 +84,36 @@ def conv_stack_on_sequence(
     stride, full, w2 = first.pool_stride[1], first.pool_size[1], second.kernel[1]
     pooled = {size: (y1 if size == 1 else max_pool2d(y1, (1, size), 1)) for size in set(windows)}
     n_out = len(windows) - w2 + 1
-    n_regular = 0  # positions whose inputs are all full windows: the first ones, since only the last windows clip
-    while n_regular < n_out and all(windows[n_regular + k] == full for k in range(w2)):
-        n_regular += 1
-    parts = []
-    if n_regular:
-        z = F.conv2d(pooled[full], second.conv.weight, second.conv.bias, dilation=(1, stride))
-        on_sequence = n_regular == n_out and second.pool_size[1] == 1  # no temporal pooling (S): finish here
-        if on_sequence:
+    regular = [all(windows[r + k] == full for k in range(w2)) for r in range(n_out)]
+    weight, bias = second.conv.weight, second.conv.bias
+    z = None
+    if any(regular):  # the dilated convolution on the max-pooled sequence, computed once
+        z = F.conv2d(pooled[full], weight, bias, dilation=(1, stride))
+        if all(regular) and second.pool_size[1] == 1:  # no temporal pooling (S): finish on the sequence
             z = second.pool(second.act(z))
-        span = stride * (n_regular - 1) + 1
-        parts.append(z.unfold(3, span, 1)[:, :, :, :T, ::stride])  # (B, maps, F2, T, n_regular) view
-        if on_sequence:
-            return parts[0].permute(0, 3, 1, 2, 4).reshape(B, T, -1)
-    for r in range(n_regular, n_out):
-        taps = torch.stack([pooled[windows[r + k]][..., stride * (r + k): stride * (r + k) + T]
-                            for k in range(w2)], dim=-1)  # (B, maps, F1, T, w2)
-        frames = taps.permute(0, 3, 1, 2, 4).flatten(0, 1)  # (B*T, maps, F1, w2)
-        out = second.conv(frames)  # (B*T, maps, F2, 1)
-        parts.append(out.unflatten(0, (B, T)).permute(0, 2, 3, 1, 4))
-    z_frames = torch.cat(parts, dim=-1).permute(0, 3, 1, 2, 4).flatten(0, 1)  # (B*T, maps, F2, n_out)
-    return second.pool(second.act(z_frames)).reshape(B, T, -1)
+            span = stride * (n_out - 1) + 1
+            return z.unfold(3, span, 1)[:, :, :, :T, ::stride].permute(0, 3, 1, 2, 4).reshape(B, T, -1)
+
+    def position(r: int) -> torch.Tensor:
+        """Second conv output at patch position ``r`` for every frame: ``(B, maps, F2, T)``."""
+        if regular[r]:
+            return z[..., stride * r: stride * r + T]  # type: ignore[index]
+        out = None  # a position touching a clipped window: one single-tap convolution per tap, summed
+        for k in range(w2):
+            o = stride * (r + k)
+            term = F.conv2d(pooled[windows[r + k]][..., o: o + T], weight[..., k: k + 1],
+                            bias if k == 0 else None)
+            out = term if out is None else out + term
+        return out  # type: ignore[return-value]
+
+    # the second pooling per frame: the max over each window's positions (elementwise over shifted sequences),
+    # then the spectral pooling and the ReLU (both commute with a max: max pooling and a monotone activation)
+    step = second.pool_stride[1]
+    zs = [position(r) for r in range(n_out)]
+    cols = []
+    for q, size in enumerate(_windows(second)):
+        m = zs[step * q]
+        for r in range(step * q + 1, step * q + size):
+            m = torch.maximum(m, zs[r])
+        cols.append(second.act(_spectral_pool(second, m)))
+    return torch.stack(cols, dim=-1).permute(0, 3, 1, 2, 4).reshape(B, T, -1)
