@@ -67,6 +67,9 @@ def test_svm_noisy_records_fill_the_noisy_cell_and_stay_out_of_table3() -> None:
     assert svm["model"] == "SVM (ComParE)" and svm["clean"] == "100.00 ± 0.00" and svm["noisy"] == "50.00 ± 0.00"
     assert svm["runs"] == 2
     assert table3(recs).iloc[0]["ComParE"] == pytest.approx(100.0)  # Table 3 is the clean SVMs only
+    loso = [{**r, "protocol": {"config": {"kind": "loso"}}} for r in recs]  # the networks' protocol: LOSO
+    assert table4(loso).iloc[0]["noisy"] == "50.00 ± 0.00"
+    assert table4(recs[:2] + loso[2:]).iloc[0]["model"] == "LDNN (log-Mels)"  # SVMs on another protocol: no row
 
 def test_table5_and_study_layout_reads_the_analysis(tmp_path: Path) -> None:
     analysis = {"models": {"T-CLDNN (log-Mels)": {"ua": {"raw": 0.25, "cnn": 0.5, "blstm": 0.75, "mlp": 1.0},
