@@ -14,6 +14,7 @@ The kinds themselves are described in :mod:`emoconv.protocol.splits`; validation
 from __future__ import annotations
 
 import math
+import warnings
 from typing import TYPE_CHECKING, Any, Sequence
 
 import numpy as np
@@ -83,6 +84,11 @@ def speaker_folds(utterances: Sequence[Any], cfg: ProtocolConfig) -> list[Fold]:
         for f in range(cfg.folds):
             order = np.random.default_rng([cfg.seed, RATIO_STREAM, f]).permutation(n)
             tests.append(sorted(units[j] for j in order[:n_test]))
+        repeats = len(tests) - len({tuple(t) for t in tests})
+        if repeats:
+            warnings.warn(f"protocol.kind=ratio: {repeats} of the {cfg.folds} folds test the same {noun} as an "
+                          f"earlier fold (independent draws of {n_test} of {n} {noun}); kind kfold or loso tests "
+                          f"every {unit} once", UserWarning, stacklevel=2)
 
     if cfg.val_within_train:
         return [within_train_fold(f, test, units, members, utterances, cfg) for f, test in enumerate(tests)]

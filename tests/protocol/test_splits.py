@@ -140,6 +140,12 @@ def test_ratio_kind_proportions():
     assert len({f.test_speakers for f in folds}) > 1
 
 
+def test_ratio_kind_warns_when_folds_test_the_same_speakers():
+    with pytest.warns(UserWarning, match=r"protocol.kind=ratio: 1 of the 4 folds test the same speakers"):
+        folds = make_folds(corpus(6), ProtocolConfig(kind="ratio", folds=4, test_ratio=0.1, val_ratio=0.2))
+    assert len({f.test_speakers for f in folds}) == 3  # 6 speakers, one tested per fold, drawn independently
+
+
 def test_val_speakers_count():
     folds = make_folds(corpus(8), ProtocolConfig(kind="loso", val_speakers=3))
     assert all(len(f.val_speakers) == 3 and len(f.train_speakers) == 4 for f in folds)
