@@ -2,7 +2,8 @@
 
 Layout of ``RUNDIR``::
 
-    recipe.json            the resolved recipe (what every run key is derived from)
+    recipe.json            the resolved recipe (what every run key is derived from); after ``--append`` of
+                           other versions, those under ``appended`` (each ``hash`` and ``recipe``)
     results/<key>.json     one record per finished run, written atomically
     failed/<key>.json      the last error of a run that failed (removed when it later succeeds)
     index.csv              one row per result, rebuilt from results/ (never the source of truth)
@@ -91,7 +92,8 @@ class ResultsStore:
                     corpora: dict[str, dict[str, Any]] | None = None,
                     same: Callable[[Any, Any], bool] | None = None) -> None:
         """Record the recipe (and the corpora's fingerprints) this folder holds; refuse a folder that holds
-        another recipe's results, or results made on a corpus whose content has changed since.
+        another recipe's results, or results made on a corpus whose content has changed since. With
+        ``allow_other`` (``--append``) the earlier versions are kept under ``"appended"`` (hash and recipe each).
 
         ``same(stored_recipe, stored_hash)`` may accept a folder whose hash differs but whose recipe is the
         same one (:func:`emoconv.experiments.runconfig.same_recipe`: settings added since, at their defaults).
@@ -115,7 +117,16 @@ class ResultsStore:
                         f"({prev.get('files')} -> {fp['files']} files, labels {', '.join(prev.get('labels', []))} -> "
                         f"{', '.join(fp['labels'])}); choose another --out folder, or pass --append to keep both")
         merged = {**old["corpora"], **(corpora or {})}
-        atomic_write_json(path, {"hash": recipe_hash, "recipe": recipe, "corpora": merged})
+        meta: dict[str, Any] = {"hash": recipe_hash, "recipe": recipe, "corpora": merged}
+        # --append of another recipe version (e.g. models.N.skip=true): the versions that wrote earlier results
+        # stay listed, so the folder says every recipe its records came from, not only the last one
+        earlier = [e for e in old.get("appended", []) if isinstance(e, dict) and e.get("hash") != recipe_hash]
+        if old.get("hash") not in (None, recipe_hash) and "recipe" in old and any(self.keys()):
+            earlier = [e for e in earlier if e.get("hash") != old["hash"]] + [
+                {"hash": old["hash"], "recipe": old["recipe"]}]
+        if earlier:
+            meta["appended"] = earlier
+        atomic_write_json(path, meta)
 
     def stored_recipe(self) -> dict[str, Any]:
         """What ``recipe.json`` holds (``hash``, ``recipe``, ``corpora``: always a dict); empty when absent or

@@ -37,7 +37,13 @@ def test_folder_of_other_recipe_is_refused(tmp_path):
     with pytest.raises(ConfigError, match="different recipe"):
         store.bind_recipe({"name": "x", "changed": 1}, "h2")
     store.bind_recipe({"name": "x", "changed": 1}, "h2", allow_other=True)
-    assert json.loads((tmp_path / "recipe.json").read_text())["hash"] == "h2"
+    meta = json.loads((tmp_path / "recipe.json").read_text())
+    assert meta["hash"] == "h2" and meta["appended"] == [{"hash": "h1", "recipe": {"name": "x"}}]
+    store.bind_recipe({"name": "x"}, "h1", allow_other=True)  # back to the first version: the second is listed
+    meta = json.loads((tmp_path / "recipe.json").read_text())
+    assert meta["hash"] == "h1" and meta["appended"] == [{"hash": "h2", "recipe": {"name": "x", "changed": 1}}]
+    store.bind_recipe({"name": "x"}, "h1")  # the same version again: nothing changes
+    assert json.loads((tmp_path / "recipe.json").read_text())["appended"] == meta["appended"]
 
 
 @pytest.mark.parametrize("content", [b"", b"{", b"[1, 2]", b'{"key": "a"}', b'{"key": "other", "corpus": "c", '
