@@ -294,9 +294,12 @@ def noisy_partitions(cfg: AugmentConfig, ws: Any, corpus: str, feat_cfg: Any, ut
         raise ConfigError("augment: normalize: speaker is not supported with noise conditions; use global, "
                           "utterance or none (an estimator that standardises per speaker itself takes none)")
     rate_of = get_kind(kind_of(feat_cfg)).rate_of or (lambda c, _path: c.sample_rate)
+    rates: dict[int, int] = {}  # utterance -> read rate, looked up once (a header read for native-rate kinds)
 
     def source(i: int) -> NoiseSource:  # one per sample rate (functionals read each file at its native rate)
-        return noise_source(ws, cfg, int(rate_of(feat_cfg, utts[i].path)))
+        if i not in rates:
+            rates[i] = int(rate_of(feat_cfg, utts[i].path))
+        return noise_source(ws, cfg, rates[i])
 
     src = source(int(fold.train[0]) if len(fold.train) else 0)  # the clip names and plans do not depend on the rate
     cache = ws.cache

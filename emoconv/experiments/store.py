@@ -120,12 +120,13 @@ class ResultsStore:
         meta: dict[str, Any] = {"hash": recipe_hash, "recipe": recipe, "corpora": merged}
         # --append of another recipe version (e.g. models.N.skip=true): the versions that wrote earlier results
         # stay listed, so the folder says every recipe its records came from, not only the last one
-        earlier = [e for e in old.get("appended", []) if isinstance(e, dict) and e.get("hash") != recipe_hash]
-        if old.get("hash") not in (None, recipe_hash) and "recipe" in old and any(self.keys()):
-            earlier = [e for e in earlier if e.get("hash") != old["hash"]] + [
-                {"hash": old["hash"], "recipe": old["recipe"]}]
+        earlier = {e["hash"]: e for e in old.get("appended", []) if isinstance(e, dict) and "hash" in e}
+        if old.get("hash") and "recipe" in old and any(self.keys()):
+            earlier.pop(old["hash"], None)  # the version just replaced goes last
+            earlier[old["hash"]] = {"hash": old["hash"], "recipe": old["recipe"]}
+        earlier.pop(recipe_hash, None)
         if earlier:
-            meta["appended"] = earlier
+            meta["appended"] = list(earlier.values())
         atomic_write_json(path, meta)
 
     def stored_recipe(self) -> dict[str, Any]:

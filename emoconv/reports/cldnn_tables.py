@@ -63,13 +63,18 @@ def _is_svm(rec: dict[str, Any]) -> bool:
     return rec["model"] == "svm"
 
 
+def _condition(rec: dict[str, Any]) -> str:
+    """``clean`` or ``noisy``; a record without noise conditions (the paper's SVM) counts as clean."""
+    return rec.get("condition") or "clean"
+
+
 def table3(records: Sequence[dict[str, Any]], published: bool = False) -> pd.DataFrame:
     """Table 3: rows (protocol, kernel), columns feature sets; pooled test UA (%) over folds and seeds."""
     def cell(r: dict[str, Any]) -> tuple[str, str, str, str]:
         fset = SET_TITLES.get(r["features"].get("feature_set", ""), r["features"].get("feature_set", "?"))
         return r["corpus"], _protocol(r), r["params"].get("kernel", "linear"), fset
 
-    cells = group_by([r for r in records if _is_svm(r) and r.get("condition") != "noisy"], key=cell)  # clean
+    cells = group_by([r for r in records if _is_svm(r) and _condition(r) == "clean"], key=cell)
     sets = [t for t in SET_TITLES.values() if any(k[3] == t for k in cells)]
     rows = []
     for corpus, proto, kernel in dict.fromkeys(k[:3] for k in cells):
@@ -93,22 +98,21 @@ def table4(records: Sequence[dict[str, Any]], published: bool = False) -> pd.Dat
     """
     net_protocols = {(r["corpus"], _protocol(r)) for r in records if not _is_svm(r)}
     net_corpora = {c for c, _ in net_protocols}
-    svm = group_by([r for r in records if _is_svm(r) and ((r["corpus"], _protocol(r)) in net_protocols or (
-        r["corpus"] not in net_corpora and _protocol(r) == "TVT"))], "corpus", "variant")
+    svms = [r for r in records if _is_svm(r) and ((r["corpus"], _protocol(r)) in net_protocols or (
+        r["corpus"] not in net_corpora and _protocol(r) == "TVT"))]
+    svm = group_by(svms, key=lambda r: (r["corpus"], _condition(r), r["variant"]))
     nets = group_by([r for r in records if not _is_svm(r)], "corpus", "variant")
-    by = {k: group_by(recs, key=lambda r: r.get("condition") or "clean") for k, recs in nets.items()}
+    by = {k: group_by(recs, key=_condition) for k, recs in nets.items()}
     order = {k: recs[0].get("variant_order", 0) for k, recs in nets.items()}
     rows = []
     for corpus in corpora_of(records):
-        cands = {k: v for k, v in svm.items() if k[0] == corpus}
-        if cands:  # the optimal SVM, chosen on validation UA (the test UA would peek at test data)
-            by_cond = {k: group_by(v, key=lambda r: r.get("condition") or "clean") for k, v in cands.items()}
-            cell = {}
-            for cond in ("clean", "noisy"):  # clean: trained and tested clean (the paper's SVM, condition none)
-                have = {k: v[cond] for k, v in by_cond.items() if v.get(cond)}
-                if have:
-                    best = max(have, key=lambda k: np.mean([r.get("val", {}).get("ua", 0.0) for r in have[k]]))
-                    cell[cond] = (best[1], have[best])
+        cell = {}  # per condition, the optimal SVM, chosen on validation UA (the test UA would peek at test data)
+        for cond in ("clean", "noisy"):
+            have = {k: v for k, v in svm.items() if k[:2] == (corpus, cond)}
+            if have:
+                best = max(have, key=lambda k: np.mean([r.get("val", {}).get("ua", 0.0) for r in have[k]]))
+                cell[cond] = (best[2], have[best])
+        if cell:
             names = dict.fromkeys(name for name, _ in cell.values())
             rows.append({"corpus": corpus, "model": " / ".join(names),
                          **{c: mean_std(_ua(cell[c][1])) if c in cell else "" for c in ("noisy", "clean")},
