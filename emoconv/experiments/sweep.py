@@ -81,6 +81,11 @@ def run_sweep(recipe: Recipe, rundir: Path | None = None, executor: str = "local
     ws = workspace or Workspace(recipe, cache_dir, progress=progress)
     ws.key_schemes = store.key_schemes()  # a folder made before portable keys keeps its run keys
     planned = plan_runs(recipe, ws)  # corpora and folds are checked before anything is written
+    for run in planned:  # a missing noise folder fails here, not when the first noisy run starts
+        aug = run.config.augment if run.config is not None else None
+        if aug is not None and aug.active and not Path(str(aug.noise_dir)).expanduser().is_dir():
+            raise ConfigError(f"augment.noise_dir={aug.noise_dir}: folder not found; pass a folder of noise audio "
+                              "files (e.g. ESC-10)")
     for corpus in recipe.corpora:
         note = length_warning(recipe, corpus, ws.utterances(corpus))
         if note:

@@ -78,3 +78,15 @@ def test_recipe_load_names_a_feature_kind_that_cannot_take_noise(tmp_path: Path)
     with pytest.raises(ConfigError, match=r"models\.0 .*noise conditions need features computed from audio "
                                           r"\(.*functionals.*\), not lld"):
         build_recipe(tree)
+
+
+def test_a_missing_noise_folder_fails_before_any_run(tmp_path: Path) -> None:
+    tree = {"name": "noisy", "corpora": {"builtin": {}}, "features": {"kind": "functionals", "feature_set": "IS09"},
+            "normalize": "none", "models": [{"name": "svm", "augment": {"conditions": ["none", "noisy"]}}]}
+    recipe = tmp_path / "r.yaml"
+    recipe.write_text(yaml.safe_dump(tree))
+    out = tmp_path / "run"
+    res = CliRunner().invoke(main, ["run", str(recipe), f"augment.noise_dir={tmp_path / 'gone'}", "--out", str(out),
+                                    "--quiet"], env={"EMOCONV_CACHE": str(tmp_path / "cache")})
+    assert res.exit_code != 0 and "augment.noise_dir=" in res.output and "folder not found" in res.output
+    assert "Traceback" not in res.output and not list(out.glob("results/*.json"))
